@@ -1,0 +1,151 @@
+"""Finished call records: what the tracker hands out and the rules judge.
+
+Plain dataclasses, no behaviour beyond derived durations. Times are epoch
+seconds taken from the AMI ``Timestamp:`` header of the events that set them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+# Call directions.
+INBOUND = "inbound"      # the caller came in on a trunk
+OUTBOUND = "outbound"    # a phone called out through a trunk
+INTERNAL = "internal"    # phone to phone (or to a queue) inside the PBX
+
+# Call outcomes. ``incomplete`` is a call whose events stopped before all of
+# its channels hung up (lost events, monitor restart): it is stored, never judged.
+OUTCOMES = ("answered", "abandoned", "no_answer", "busy", "rejected", "failed", "incomplete")
+
+# Legs an offer can belong to.
+LEG_DIRECT = "direct"      # the caller's own Dial()
+LEG_QUEUE = "queue"        # a queue member rung for the caller
+LEG_TRANSFER = "transfer"  # the target of a blind or attended transfer
+
+
+@dataclass
+class Offer:
+    """One phone (or trunk) alerted for this caller: a Dial() attempt to one device."""
+
+    extension: str
+    channel: str
+    uniqueid: str
+    leg: str
+    dial_start: float
+    ring_start: Optional[float] = None
+    ring_end: Optional[float] = None
+    answered_at: Optional[float] = None
+    status: str = ""            # DialEnd DialStatus (ANSWER, CANCEL, BUSY, NOANSWER, ...)
+    cause: Optional[int] = None  # Hangup cause of the callee channel
+    to_trunk: bool = False
+
+    @property
+    def answered(self) -> bool:
+        """True when a person (or the far end of a trunk) picked up this offer."""
+        return self.answered_at is not None
+
+    @property
+    def ring_seconds(self) -> float:
+        """Seconds the device was alerting (0.0 when it never rang)."""
+        if self.ring_start is None or self.ring_end is None:
+            return 0.0
+        return max(0.0, self.ring_end - self.ring_start)
+
+
+@dataclass
+class Hold:
+    """The caller held (music on hold) by a party of the call."""
+
+    by: str
+    start: float
+    end: Optional[float] = None
+
+    @property
+    def seconds(self) -> float:
+        """Length of the hold; 0.0 while it is still open."""
+        return 0.0 if self.end is None else max(0.0, self.end - self.start)
+
+
+@dataclass
+class Transfer:
+    """A blind or attended transfer of the caller."""
+
+    kind: str                    # "blind" | "attended"
+    by: str                      # extension of the transferring party
+    to: str                      # extension (or number) of the target
+    at: float
+    target: Optional[Offer] = None  # the target's offer, when it was dialled
+
+    @property
+    def answered(self) -> bool:
+        """True when the transfer target picked up."""
+        return self.target is not None and self.target.answered
+
+
+@dataclass
+class WaitStretch:
+    """A stretch in which the caller was not talking to a person."""
+
+    kind: str   # "ringing" | "queue" | "hold" | "transfer"
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        """Length of the stretch."""
+        return max(0.0, self.end - self.start)
+
+
+@dataclass
+class CallRecord:
+    """One finished call, assembled from all the channels that served one caller."""
+
+    linkedid: str
+    direction: str
+    caller: str
+    dialed: str
+    outcome: str
+    start: float
+    end: float
+    answered_by: Optional[str] = None
+    answered_at: Optional[float] = None
+    remote_number: Optional[str] = None   # the outside party's number (inbound caller / outbound callee)
+    offers: list[Offer] = field(default_factory=list)
+    queue: Optional[str] = None
+    queue_joined_at: Optional[float] = None
+    queue_left_at: Optional[float] = None
+    holds: list[Hold] = field(default_factory=list)
+    transfers: list[Transfer] = field(default_factory=list)
+    waits: list[WaitStretch] = field(default_factory=list)
+    hangup_cause: Optional[int] = None
+    incomplete_reason: Optional[str] = None
+    uniqueids: list[str] = field(default_factory=list)
+
+    @property
+    def answered_offer(self) -> Optional[Offer]:
+        """The offer through which a person first answered the caller, if any."""
+        for offer in self.offers:
+            if offer.answered and offer.leg != LEG_TRANSFER:
+                return offer
+        return None
+
+    @property
+    def queue_wait_seconds(self) -> Optional[float]:
+        """From joining the queue to a person answering (or to leaving it unanswered)."""
+        if self.queue_joined_at is None:
+            return None
+        offer = self.answered_offer
+        if offer is not None and offer.leg == LEG_QUEUE and offer.answered_at is not None:
+            return max(0.0, offer.answered_at - self.queue_joined_at)
+        end = self.queue_left_at if self.queue_left_at is not None else self.end
+        return max(0.0, end - self.queue_joined_at)
+
+    @property
+    def hold_seconds(self) -> float:
+        """Total time the caller spent on hold."""
+        return sum(h.seconds for h in self.holds)
+
+    @property
+    def longest_wait(self) -> Optional[WaitStretch]:
+        """The single longest wait stretch, if any."""
+        return max(self.waits, key=lambda w: w.seconds, default=None)
