@@ -1,0 +1,187 @@
+"""Calls in progress, and how one becomes a finished :class:`CallRecord`.
+
+The tracker (``tracker.py``) moves events into these objects; this module holds
+the state and the judgement of what the state means once the call is over:
+direction, outcome, who answered, and the caller's wait stretches.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .channels import ChannelName, number_from_dialstring
+from .record import (INBOUND, INTERNAL, OUTBOUND, LEG_DIRECT, LEG_QUEUE, LEG_TRANSFER,
+                     CallRecord, Hold, Offer, Transfer, WaitStretch)
+
+
+@dataclass(eq=False)
+class Chan:
+    """One Asterisk channel, as far as the events told us."""
+
+    uniqueid: str
+    name: str
+    parsed: ChannelName
+    call: "LiveCall"
+    created: float
+    state: int
+    caller_id: str
+    exten: str
+    trunk: bool
+    extension: str
+    hung_up: bool = False
+    cause: Optional[int] = None
+    offer: Optional[Offer] = None
+
+
+@dataclass(eq=False)
+class LiveCall:
+    """A call being assembled: every channel that served one caller."""
+
+    linkedid: str
+    origin: Chan
+    start: float
+    last_ts: float
+    channels: dict[str, Chan] = field(default_factory=dict)
+    live: set[str] = field(default_factory=set)
+    offers: list[Offer] = field(default_factory=list)
+    queue: Optional[str] = None
+    queue_joined_at: Optional[float] = None
+    queue_left_at: Optional[float] = None
+    queue_abandoned: bool = False
+    holds: list[Hold] = field(default_factory=list)
+    open_holds: dict[str, Hold] = field(default_factory=dict)     # holder uniqueid -> hold
+    moh: list[tuple[float, Optional[float]]] = field(default_factory=list)  # caller MOH outside queues
+    transfers: list[Transfer] = field(default_factory=list)
+    first_dialstring: Optional[str] = None
+    partial: bool = False   # first seen mid-call: its start is not the real start
+    origin_hangup: Optional[float] = None
+
+    @property
+    def in_queue(self) -> bool:
+        """True while the caller sits in a queue."""
+        return self.queue_joined_at is not None and self.queue_left_at is None
+
+    def leg_for_new_offer(self, ts: float) -> tuple[str, Optional[Transfer]]:
+        """Which leg a phone dialled now belongs to: an unanswered blind transfer wins."""
+        if self.transfers:
+            t = self.transfers[-1]
+            if t.kind == "blind" and t.at <= ts + 1e-6 and not t.answered:
+                return LEG_TRANSFER, t
+        if self.in_queue:
+            return LEG_QUEUE, None
+        return LEG_DIRECT, None
+
+    def close_holds(self, ts: float, holder: Optional[str] = None) -> None:
+        """End open holds (all, or one holder's) at ``ts``."""
+        for uid in [u for u in self.open_holds if holder is None or u == holder]:
+            self.open_holds.pop(uid).end = ts
+        self.moh = [(s, ts if e is None else e) for s, e in self.moh]
+
+
+def _direction(call: LiveCall) -> str:
+    if call.origin.trunk:
+        return INBOUND
+    if any(o.to_trunk for o in call.offers if o.leg == LEG_DIRECT):
+        return OUTBOUND
+    return INTERNAL
+
+
+def _outcome(call: LiveCall, answered: Optional[Offer]) -> str:
+    if answered is not None:
+        return "answered"
+    if call.queue_joined_at is not None:
+        if call.queue_abandoned or call.queue_left_at is None:
+            return "abandoned"
+    statuses = [o.status for o in call.offers if o.leg != LEG_TRANSFER]
+    causes = [o.cause for o in call.offers if o.leg != LEG_TRANSFER]
+    if "CANCEL" in statuses:
+        return "abandoned"       # the caller hung up while a phone rang
+    if "BUSY" in statuses or call.origin.cause == 17:
+        return "busy"
+    if 21 in causes:
+        return "rejected"        # 603 Decline: cause 21, DialStatus NOANSWER
+    if "NOANSWER" in statuses or call.queue_joined_at is not None:
+        return "no_answer"
+    if not call.offers and call.origin.state == 6:
+        return "abandoned"       # hung up in an announcement or IVR before any phone rang
+    return "failed"
+
+
+def _waits(call: LiveCall, answered: Optional[Offer], end: float) -> list[WaitStretch]:
+    waits: list[WaitStretch] = []
+    if call.queue_joined_at is not None:
+        if answered is not None and answered.leg == LEG_QUEUE and answered.answered_at is not None:
+            stop = answered.answered_at
+        else:
+            stop = call.queue_left_at if call.queue_left_at is not None else end
+        waits.append(WaitStretch("queue", call.queue_joined_at, stop))
+    elif any(o.leg == LEG_DIRECT for o in call.offers):
+        direct = [o for o in call.offers if o.leg == LEG_DIRECT]
+        if answered is not None and answered.answered_at is not None:
+            stop = answered.answered_at
+        else:
+            ends = [o.ring_end or o.dial_start for o in direct]
+            stop = max(ends + ([call.origin_hangup] if call.origin_hangup else []))
+        waits.append(WaitStretch("ringing", call.start, min(stop, end)))
+    for h in call.holds:
+        waits.append(WaitStretch("hold", h.start, h.end if h.end is not None else end))
+    for t in call.transfers:
+        if t.kind != "blind":
+            continue  # an attended transfer's wait is the consultation hold, counted above
+        target = t.target
+        if target is not None and target.answered_at is not None:
+            stop = target.answered_at
+        elif target is not None and target.ring_end is not None:
+            stop = target.ring_end
+        else:
+            stop = call.origin_hangup or end
+        waits.append(WaitStretch("transfer", t.at, stop))
+    return waits
+
+
+def finish(call: LiveCall, end: float, incomplete: Optional[str] = None) -> CallRecord:
+    """Turn a call whose channels have all hung up (or that went stale) into a record."""
+    call.close_holds(end)
+    # Music on hold that no Hold event explains (e.g. Hold events filtered out) still
+    # made the caller wait: keep it as a hold by the party who answered.
+    for start, stop in call.moh:
+        if not any(h.start - 0.5 <= start <= (h.end or end) + 0.5 for h in call.holds):
+            call.holds.append(Hold(by="", start=start, end=stop))
+    call.holds.sort(key=lambda h: h.start)
+    direct_or_queue = [o for o in call.offers if o.leg != LEG_TRANSFER and o.answered_at is not None]
+    answered = min(direct_or_queue, key=lambda o: o.answered_at or 0.0, default=None)
+    for h in call.holds:
+        if not h.by and answered is not None:
+            h.by = answered.extension
+    direction = _direction(call)
+    origin = call.origin
+    dialed = origin.exten if origin.exten and origin.exten != "s" else ""
+    if not dialed and call.first_dialstring:
+        dialed = number_from_dialstring(call.first_dialstring) or call.first_dialstring
+    remote = None
+    if direction == INBOUND:
+        remote = origin.caller_id
+    elif direction == OUTBOUND:
+        remote = next((o.extension for o in call.offers if o.to_trunk), None)
+    return CallRecord(
+        linkedid=call.linkedid,
+        direction=direction,
+        caller=origin.caller_id if direction == INBOUND else origin.extension,
+        dialed=dialed,
+        outcome="incomplete" if incomplete else _outcome(call, answered),
+        start=call.start,
+        end=end,
+        answered_by=answered.extension if answered else None,
+        answered_at=answered.answered_at if answered else None,
+        remote_number=remote,
+        offers=list(call.offers),
+        queue=call.queue,
+        queue_joined_at=call.queue_joined_at,
+        queue_left_at=call.queue_left_at,
+        holds=list(call.holds),
+        transfers=list(call.transfers),
+        waits=_waits(call, answered, end),
+        hangup_cause=origin.cause,
+        incomplete_reason=incomplete,
+        uniqueids=sorted(call.channels),
+    )

@@ -1,0 +1,415 @@
+"""The call tracker: Asterisk AMI events in, finished call records out.
+
+Theory of operation
+===================
+
+A *call* is everything that served one caller, from the caller's first channel to
+the last hangup, across queues, Local channels, holds and transfers. The tracker
+is fed parsed AMI events one at a time (``feed``); it keeps a table of live
+channels by ``Uniqueid`` and a table of live calls, and returns each call as a
+:class:`CallRecord` the moment its last channel hangs up. It does no I/O and never
+reads a clock: the time of anything is the ``Timestamp:`` header of the event
+that showed it (``timestampevents = yes`` in ``manager.conf``).
+
+Grouping. A call starts with a ``Newchannel`` whose ``Linkedid`` names no live
+call: that channel is the *origin* (the caller). Every later channel with the same
+``Linkedid`` joins it. Grouping is by id, never by order, because events of
+concurrent calls interleave within the same millisecond. ``Linkedid`` does not
+follow an attended transfer: the consultation call has its own, and the
+``AttendedTransfer`` event merges it into the caller's call (its id stays an alias).
+
+Ringing. An *offer* is one device dialled for the caller: a ``DialBegin`` whose
+``DestChannel`` is a phone or trunk (a Local channel is plumbing; the phone behind
+it is dialled by its ``;2`` half, which is another ``DialBegin`` in the same call).
+The device rings from its own ``Newstate 5 Ringing`` (the phone's 180) until it
+answers (its ``Newstate 6 Up``) or stops (``DialEnd`` / its ``Hangup``). The
+caller's own state says nothing: an inbound channel sits in state 4 "Ring" while
+being set up, and a queue caller is ``Up`` (answered by ``Queue()``) long before a
+person picks up. A person answered when an offer's device went Up.
+
+Queue. ``QueueCallerJoin`` / ``QueueCallerLeave`` / ``QueueCallerAbandon`` bound
+the queue wait; offers made while the caller is queued are queue offers.
+
+Hold. ``Hold`` / ``Unhold`` on the holder's channel time a hold and name who held;
+music on hold played to the caller outside a queue with no matching ``Hold`` (an
+``Unhold`` without ``Hold`` is how PJSIP starts a REFER) is kept as a hold too.
+
+Transfers. ``BlindTransfer`` opens a transfer; the same caller channel then runs
+the dialplan again, and the next offer in the call is the target. For an attended
+transfer the target was dialled on the consultation call, merged at
+``AttendedTransfer``; its offer becomes the transfer's target.
+
+Failure. Unknown events are ignored (counted). An event for a channel never seen,
+an event with no ``Timestamp``, or one that arrives out of order is reported in
+``anomalies`` (bounded) and counted; nothing raises. A call with no event for
+``stale_after`` seconds of event time is flushed as ``incomplete`` by ``expire``.
+"""
+from __future__ import annotations
+
+from collections import Counter, OrderedDict, deque
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional
+
+from .calls import Chan, LiveCall, finish
+from .channels import is_trunk, number_from_dialstring, parse_channel, phone_extension
+from .record import LEG_TRANSFER, CallRecord, Hold, Offer, Transfer
+
+Event = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class TrackerOptions:
+    """Tracker settings: trunks (empty = auto) and when a silent call counts as lost."""
+
+    trunks: frozenset[str] = frozenset()
+    stale_after: float = 4 * 3600.0
+    max_anomalies: int = 1000
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """Something in the stream the tracker could not use."""
+
+    kind: str        # no_timestamp | unknown_channel | out_of_order | bad_field | late_event
+    event: str
+    detail: str
+
+
+class Tracker:
+    """Pure AMI-event-to-call-record state machine (see the module docstring)."""
+
+    def __init__(self, options: TrackerOptions = TrackerOptions()) -> None:
+        self.options = options
+        self.channels: dict[str, Chan] = {}
+        self.calls: dict[str, LiveCall] = {}          # linkedid (and aliases) -> call
+        self.clock = 0.0                               # latest event time seen
+        self.anomalies: deque[Anomaly] = deque(maxlen=options.max_anomalies)
+        self.counts: Counter[str] = Counter()
+        self._finished: OrderedDict[str, None] = OrderedDict()  # recently hung-up uniqueids
+        self._handlers: dict[str, Callable[[Event, float], Optional[LiveCall]]] = {
+            "Newchannel": self._newchannel, "Newstate": self._newstate,
+            "DialBegin": self._dialbegin, "DialState": self._dialstate, "DialEnd": self._dialend,
+            "Hangup": self._hangup, "Rename": self._rename,
+            "QueueCallerJoin": self._queue_join, "QueueCallerLeave": self._queue_leave,
+            "QueueCallerAbandon": self._queue_abandon,
+            "Hold": self._hold, "Unhold": self._unhold,
+            "MusicOnHoldStart": self._moh_start, "MusicOnHoldStop": self._moh_stop,
+            "BlindTransfer": self._blind_transfer, "AttendedTransfer": self._attended_transfer,
+        }
+
+    # Names of the events the tracker reads: the codec may skip everything else unparsed.
+    @property
+    def wanted_events(self) -> frozenset[str]:
+        """Event names this tracker handles (plus Shutdown, which flushes every call)."""
+        return frozenset(self._handlers) | {"Shutdown"}
+
+    def feed(self, event: Event) -> list[CallRecord]:
+        """Apply one event; return the calls it finished (usually none)."""
+        name = event.get("Event")
+        if name == "Shutdown":
+            return self.flush_all("Asterisk shut down")
+        handler = self._handlers.get(name or "")
+        if handler is None:
+            self.counts["ignored"] += 1
+            return []
+        raw_ts = event.get("Timestamp")
+        try:
+            ts = float(raw_ts) if raw_ts is not None else None
+        except ValueError:
+            ts = None
+        if ts is None:
+            self._anomaly("no_timestamp", name or "", "enable timestampevents=yes in manager.conf")
+            return []
+        if ts < self.clock - 1.0:
+            self._anomaly("out_of_order", name or "", f"{ts:.6f} is {self.clock - ts:.3f} s behind")
+        elif ts > self.clock:
+            self.clock = ts
+        self.counts["handled"] += 1
+        try:
+            call = handler(event, ts)
+        except (KeyError, ValueError) as exc:
+            self._anomaly("bad_field", name or "", f"{type(exc).__name__}: {exc}")
+            return []
+        if call is None:
+            return []
+        call.last_ts = max(call.last_ts, ts)
+        if not call.live:
+            return [self._finish(call, call.last_ts)]
+        return []
+
+    def expire(self, now: Optional[float] = None) -> list[CallRecord]:
+        """Flush calls silent for ``stale_after`` seconds (of event time) as incomplete."""
+        now = self.clock if now is None else now
+        stale = {id(c): c for c in self.calls.values() if now - c.last_ts > self.options.stale_after}
+        return [self._finish(c, c.last_ts, "no events for %.0f s" % (now - c.last_ts)) for c in stale.values()]
+
+    def flush_all(self, reason: str) -> list[CallRecord]:
+        """Flush every live call as incomplete (end of a recording, shutdown, lost connection)."""
+        live = {id(c): c for c in self.calls.values()}
+        return [self._finish(c, c.last_ts, reason) for c in live.values()]
+
+    def live_calls(self) -> list[LiveCall]:
+        """The calls in progress (each once)."""
+        return list({id(c): c for c in self.calls.values()}.values())
+
+    # -- bookkeeping ----------------------------------------------------------------
+    def _anomaly(self, kind: str, event: str, detail: str) -> None:
+        self.counts[kind] += 1
+        self.anomalies.append(Anomaly(kind, event, detail))
+
+    def _chan(self, event: Event, key: str = "Uniqueid") -> Optional[Chan]:
+        uid = event.get(key)
+        chan = self.channels.get(uid or "")
+        if chan is None:
+            kind = "late_event" if uid in self._finished else "unknown_channel"
+            self._anomaly(kind, event.get("Event", ""), f"{key}={uid} ({event.get('Channel', '?')})")
+        return chan
+
+    def _finish(self, call: LiveCall, end: float, incomplete: Optional[str] = None) -> CallRecord:
+        for key in [k for k, c in self.calls.items() if c is call]:
+            del self.calls[key]
+        for uid in call.channels:
+            self.channels.pop(uid, None)
+            self._finished[uid] = None
+        while len(self._finished) > 10000:
+            self._finished.popitem(last=False)
+        self.counts["incomplete" if incomplete else "finished"] += 1
+        return finish(call, end, incomplete)
+
+    # -- channels -------------------------------------------------------------------
+    def _newchannel(self, e: Event, ts: float) -> Optional[LiveCall]:
+        uid, linkedid = e["Uniqueid"], e.get("Linkedid") or e["Uniqueid"]
+        if uid in self.channels:
+            return None
+        parsed = parse_channel(e["Channel"])
+        cid = e.get("CallerIDNum", "")
+        chan = Chan(uid, e["Channel"], parsed, None, ts, int(e.get("ChannelState") or 0),  # type: ignore[arg-type]
+                    cid, e.get("Exten", ""), is_trunk(parsed, self.options.trunks),
+                    phone_extension(parsed, cid))
+        call = self.calls.get(linkedid)
+        if call is None:
+            call = LiveCall(linkedid, chan, ts, ts, partial=uid != linkedid)
+            self.calls[linkedid] = call
+        chan.call = call
+        call.channels[uid] = chan
+        call.live.add(uid)
+        self.channels[uid] = chan
+        return call
+
+    def _rename(self, e: Event, ts: float) -> Optional[LiveCall]:
+        chan = self._chan(e)
+        if chan is None:
+            return None
+        chan.name = e.get("Newname", chan.name)
+        return chan.call
+
+    def _newstate(self, e: Event, ts: float) -> Optional[LiveCall]:
+        chan = self._chan(e)
+        if chan is None:
+            return None
+        chan.state = int(e.get("ChannelState") or chan.state)
+        offer = chan.offer
+        if offer is not None:
+            if chan.state == 5 and offer.ring_start is None:
+                offer.ring_start = ts
+            elif chan.state == 6 and offer.answered_at is None:
+                _answer(offer, ts)
+        return chan.call
+
+    def _hangup(self, e: Event, ts: float) -> Optional[LiveCall]:
+        chan = self._chan(e)
+        if chan is None or chan.hung_up:
+            return None
+        chan.hung_up = True
+        try:
+            chan.cause = int(e.get("Cause") or 0)
+        except ValueError:
+            chan.cause = None
+        call = chan.call
+        call.live.discard(chan.uniqueid)
+        if chan.offer is not None:
+            _stop_ringing(chan.offer, ts)
+            if chan.offer.cause is None:
+                chan.offer.cause = chan.cause
+        if chan is call.origin:
+            call.origin_hangup = ts
+        call.close_holds(ts, holder=chan.uniqueid)
+        return call
+
+    # -- dialling -------------------------------------------------------------------
+    def _dialbegin(self, e: Event, ts: float) -> Optional[LiveCall]:
+        dest = self._chan(e, "DestUniqueid")
+        if dest is None:
+            return None
+        call = dest.call
+        dialstring = e.get("DialString", "")
+        if call.first_dialstring is None:
+            call.first_dialstring = dialstring
+        if dest.parsed.is_local or dest.offer is not None:
+            return call
+        if dest.trunk:
+            extension = number_from_dialstring(dialstring) or e.get("DestConnectedLineNum") or dest.extension
+        else:
+            extension = dest.extension
+        leg, transfer = call.leg_for_new_offer(ts)
+        offer = Offer(extension, dest.name, dest.uniqueid, leg, ts, to_trunk=dest.trunk)
+        if dest.state == 5:
+            offer.ring_start = ts
+        dest.offer = offer
+        call.offers.append(offer)
+        if transfer is not None:
+            transfer.target = offer
+        return call
+
+    def _dialstate(self, e: Event, ts: float) -> Optional[LiveCall]:
+        dest = self._chan(e, "DestUniqueid")
+        if dest is None:
+            return None
+        # Newstate 5 on the callee is the ring start; this is the fallback when a
+        # server-side filter dropped Newstate.
+        if dest.offer is not None and e.get("DialStatus") == "RINGING" and dest.offer.ring_start is None:
+            dest.offer.ring_start = ts
+        return dest.call
+
+    def _dialend(self, e: Event, ts: float) -> Optional[LiveCall]:
+        dest = self._chan(e, "DestUniqueid")
+        if dest is None:
+            return None
+        offer = dest.offer
+        if offer is not None:
+            status = e.get("DialStatus", "")
+            offer.status = offer.status or status
+            if status == "ANSWER":
+                if offer.answered_at is None:
+                    _answer(offer, ts)
+            else:
+                _stop_ringing(offer, ts)
+        return dest.call
+
+    # -- queues ---------------------------------------------------------------------
+    def _queue_join(self, e: Event, ts: float) -> Optional[LiveCall]:
+        chan = self._chan(e)
+        if chan is None:
+            return None
+        call = chan.call
+        if call.queue_joined_at is None:
+            call.queue, call.queue_joined_at = e.get("Queue"), ts
+        elif call.queue_left_at is not None and not call.transfers:
+            call.queue_left_at = None  # rejoined (e.g. after a timeout loop in the dialplan)
+        return call
+
+    def _queue_leave(self, e: Event, ts: float) -> Optional[LiveCall]:
+        chan = self._chan(e)
+        if chan is None:
+            return None
+        if chan.call.queue_joined_at is not None and chan.call.queue_left_at is None:
+            chan.call.queue_left_at = ts
+        return chan.call
+
+    def _queue_abandon(self, e: Event, ts: float) -> Optional[LiveCall]:
+        chan = self._chan(e)
+        if chan is None:
+            return None
+        chan.call.queue_abandoned = True
+        if chan.call.queue_left_at is None:
+            chan.call.queue_left_at = ts
+        return chan.call
+
+    # -- hold -----------------------------------------------------------------------
+    def _hold(self, e: Event, ts: float) -> Optional[LiveCall]:
+        chan = self._chan(e)
+        if chan is None:
+            return None
+        call = chan.call
+        # The caller holding the employee is not the caller waiting.
+        if chan is not call.origin and chan.uniqueid not in call.open_holds:
+            hold = Hold(by=chan.extension, start=ts)
+            call.open_holds[chan.uniqueid] = hold
+            call.holds.append(hold)
+        return call
+
+    def _unhold(self, e: Event, ts: float) -> Optional[LiveCall]:
+        chan = self._chan(e)
+        if chan is None:
+            return None
+        hold = chan.call.open_holds.pop(chan.uniqueid, None)
+        if hold is not None:
+            hold.end = ts
+        return chan.call
+
+    def _moh_start(self, e: Event, ts: float) -> Optional[LiveCall]:
+        chan = self._chan(e)
+        if chan is None:
+            return None
+        call = chan.call
+        if chan is call.origin and not call.in_queue:
+            call.moh.append((ts, None))
+        return call
+
+    def _moh_stop(self, e: Event, ts: float) -> Optional[LiveCall]:
+        chan = self._chan(e)
+        if chan is None:
+            return None
+        call = chan.call
+        if call.moh and call.moh[-1][1] is None:
+            call.moh[-1] = (call.moh[-1][0], ts)
+        return call
+
+    # -- transfers ------------------------------------------------------------------
+    def _blind_transfer(self, e: Event, ts: float) -> Optional[LiveCall]:
+        if e.get("Result", "Success") != "Success":
+            return None
+        chan = self._chan(e, "TransfereeUniqueid") or self._chan(e, "TransfererUniqueid")
+        if chan is None:
+            return None
+        by = self.channels.get(e.get("TransfererUniqueid", ""))
+        chan.call.transfers.append(Transfer("blind", by.extension if by else e.get("TransfererCallerIDNum", ""),
+                                            e.get("Extension", ""), ts))
+        return chan.call
+
+    def _attended_transfer(self, e: Event, ts: float) -> Optional[LiveCall]:
+        if e.get("Result", "Success") != "Success":
+            return None
+        transferee = self._chan(e, "TransfereeUniqueid")
+        if transferee is None:
+            return None
+        call = transferee.call
+        for key in ("SecondTransfererUniqueid", "TransferTargetUniqueid"):
+            other = self.channels.get(e.get(key, ""))
+            if other is not None and other.call is not call:
+                self._merge(call, other.call)
+        by = self.channels.get(e.get("OrigTransfererUniqueid", ""))
+        target = self.channels.get(e.get("TransferTargetUniqueid", ""))
+        transfer = Transfer("attended", by.extension if by else e.get("OrigTransfererCallerIDNum", ""),
+                            target.extension if target else e.get("TransferTargetCallerIDNum", ""), ts,
+                            target.offer if target else None)
+        call.transfers.append(transfer)
+        return call
+
+    def _merge(self, into: LiveCall, other: LiveCall) -> None:
+        """Fold a consultation call into the caller's call; its offers become transfer legs."""
+        for key in [k for k, c in self.calls.items() if c is other]:
+            self.calls[key] = into
+        for uid, chan in other.channels.items():
+            chan.call = into
+            into.channels[uid] = chan
+        into.live |= other.live
+        for offer in other.offers:
+            offer.leg = LEG_TRANSFER
+        into.offers.extend(other.offers)
+        into.holds.extend(other.holds)
+        into.open_holds.update(other.open_holds)
+        into.last_ts = max(into.last_ts, other.last_ts)
+
+
+def _answer(offer: Offer, ts: float) -> None:
+    offer.answered_at = ts
+    if offer.ring_start is None:
+        offer.ring_start = ts   # answered without ringing (auto-answer, intercom)
+    if offer.ring_end is None:
+        offer.ring_end = ts
+
+
+def _stop_ringing(offer: Offer, ts: float) -> None:
+    if offer.ring_start is not None and offer.ring_end is None:
+        offer.ring_end = ts
