@@ -1,0 +1,39 @@
+"""The core is pure: importing it pulls in no I/O library (sockets, databases, files, clocks)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO
+
+PURE = ["monitor.core", "monitor.core.tracker", "monitor.core.rules", "monitor.core.callback",
+        "monitor.core.export", "monitor.core.calls", "monitor.core.channels", "monitor.core.cadence",
+        "monitor.core.record", "monitor.ami.codec"]
+FORBIDDEN = ["socket", "asyncio", "selectors", "ssl", "sqlite3", "sqlalchemy", "psycopg", "alembic",
+             "prometheus_client", "vosk", "pydub", "asterisk", "http", "urllib.request",
+             "subprocess", "threading", "multiprocessing", "yaml", "tomllib", "wave", "time"]
+
+
+def test_pure_modules_import_no_io_library():
+    code = (
+        "import sys, json\n"
+        "before = set(sys.modules)\n"
+        f"for m in {PURE!r}: __import__(m)\n"
+        "print(json.dumps(sorted(set(sys.modules) - before)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    bad = sorted(m for m in loaded for f in FORBIDDEN if m == f or m.startswith(f + "."))
+    assert not bad, f"pure core imported I/O modules: {bad}"
+
+
+def test_pure_sources_do_not_call_open_or_clocks():
+    """No file or clock access hides behind builtins either."""
+    import re
+    for mod in PURE:
+        path = REPO / (mod.replace(".", "/") + ".py")
+        if not path.exists():
+            path = REPO / mod.replace(".", "/") / "__init__.py"
+        src = path.read_text()
+        assert not re.search(r"\bopen\(|time\.time|datetime\.now|os\.", src), path
