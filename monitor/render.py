@@ -1,0 +1,74 @@
+"""Terminal output: the readable verdict table and one-line live verdicts.
+
+Caller numbers are personal data: the table masks them (``010-****-5678``);
+the ``--json`` output carries them whole because it is the machine interface.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import Iterable, Mapping, Optional, TextIO
+
+from .core.cadence import Cadence
+from .core.export import call_json
+from .core.record import CallRecord
+from .core.rules import Verdict
+
+MARK = {"pass": "ok", "fail": "FAIL", "n/a": "-", "pending": "wait"}
+
+
+def mask_number(number: Optional[str]) -> str:
+    """Hide the middle of a phone number: 01012345678 -> 010-****-5678; extensions stay."""
+    if not number:
+        return ""
+    digits = "".join(c for c in number if c.isdigit())
+    if len(digits) <= 6:
+        return number           # an extension, not personal data
+    head = digits[:3] if digits.startswith("01") or len(digits) > 9 else digits[:2]
+    return f"{head}-{'*' * 4}-{digits[-4:]}"
+
+
+def _clock(ts: float) -> str:
+    return _dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def verdict_line(record: CallRecord, verdicts: Mapping[str, Verdict], cadence: Cadence,
+                 department: Optional[str]) -> str:
+    """One line per finished call, for the live demo and ``telmon run``."""
+    rings = ""
+    offer = record.answered_offer
+    if offer is not None and not offer.to_trunk:
+        rings = f" ring {cadence.rings(offer.ring_seconds)} ({offer.ring_seconds:.1f}s)"
+    marks = " ".join(f"{k}:{MARK.get(v.result, v.result)}" for k, v in sorted(verdicts.items()))
+    who = f" by {record.answered_by}" if record.answered_by else ""
+    dept = f" [{department}]" if department else ""
+    return (f"{_clock(record.start)} {record.direction:8} {mask_number(record.caller):>14} -> "
+            f"{record.dialed:<11} {record.outcome:<10}{who}{dept}{rings}  {marks}")
+
+
+def print_table(rows: Iterable[tuple[CallRecord, Mapping[str, Verdict], Optional[str]]],
+                cadence: Cadence, out: TextIO) -> int:
+    """The readable verdict table of ``telmon replay`` and ``telmon calls``; returns the row count."""
+    header = (f"{'start':19}  {'direction':9} {'caller':>14}  {'dialed':11} {'outcome':10} "
+              f"{'answered':9} {'department':12} {'rings':>5} {'wait s':>7}  R1   R4   R5   R8")
+    print(header, file=out)
+    print("-" * len(header), file=out)
+    n = 0
+    for record, verdicts, department in rows:
+        offer = record.answered_offer
+        rings = str(cadence.rings(offer.ring_seconds)) if offer is not None and not offer.to_trunk else ""
+        longest = record.longest_wait
+        wait = f"{longest.seconds:.1f}" if longest else ""
+        marks = "".join(f"{MARK.get(verdicts[r].result, verdicts[r].result) if r in verdicts else '':5}"
+                        for r in ("R1", "R4", "R5", "R8"))
+        print(f"{_clock(record.start)}  {record.direction:9} {mask_number(record.caller):>14}  "
+              f"{record.dialed:11.11} {record.outcome:10} {record.answered_by or '':9} "
+              f"{(department or ''):12.12} {rings:>5} {wait:>7}  {marks.rstrip()}", file=out)
+        n += 1
+    return n
+
+
+def print_json(record: CallRecord, verdicts: Mapping[str, Verdict], cadence: Cadence,
+               department: Optional[str], out: TextIO) -> None:
+    """One JSON object per line (the stable ``--json`` format)."""
+    print(json.dumps(call_json(record, verdicts, cadence, department), ensure_ascii=False), file=out)
