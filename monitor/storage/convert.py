@@ -1,0 +1,67 @@
+"""Between core records (dataclasses) and database rows, both ways, losslessly."""
+from __future__ import annotations
+
+import json
+from typing import Mapping, Optional
+
+from ..core.record import CallRecord, Hold, Offer, Transfer, WaitStretch
+from ..core.rules import Verdict
+from .models import CallRow, HoldRow, OfferRow, TransferRow, VerdictRow, WaitRow
+
+
+def row_from_record(record: CallRecord, verdicts: Mapping[str, Verdict], department: Optional[str]) -> CallRow:
+    """A new ``CallRow`` (with children) for a finished call."""
+    offers = list(record.offers)
+    row = CallRow(
+        linkedid=record.linkedid, direction=record.direction, caller=record.caller or "",
+        dialed=record.dialed or "", outcome=record.outcome, started_at=record.start, ended_at=record.end,
+        answered_by=record.answered_by, answered_at=record.answered_at, remote_number=record.remote_number,
+        queue=record.queue, queue_joined_at=record.queue_joined_at, queue_left_at=record.queue_left_at,
+        hangup_cause=record.hangup_cause, incomplete_reason=record.incomplete_reason, department=department,
+        uniqueids=json.dumps(record.uniqueids),
+    )
+    row.offers = [OfferRow(position=i, extension=o.extension, channel=o.channel, uniqueid=o.uniqueid, leg=o.leg,
+                           dial_start=o.dial_start, ring_start=o.ring_start, ring_end=o.ring_end,
+                           answered_at=o.answered_at, status=o.status or "", cause=o.cause, to_trunk=o.to_trunk)
+                  for i, o in enumerate(offers)]
+    row.transfers = [TransferRow(position=i, kind=t.kind, by_party=t.by, to_party=t.to, at=t.at,
+                                 target_position=_index(offers, t.target))
+                     for i, t in enumerate(record.transfers)]
+    row.holds = [HoldRow(position=i, by_party=h.by, started_at=h.start, ended_at=h.end)
+                 for i, h in enumerate(record.holds)]
+    row.waits = [WaitRow(position=i, kind=w.kind, started_at=w.start, ended_at=w.end)
+                 for i, w in enumerate(record.waits)]
+    row.verdicts = [VerdictRow(rule=v.rule, result=v.result, value=json.dumps(v.value), detail=v.detail)
+                    for v in verdicts.values()]
+    return row
+
+
+def _index(offers: list[Offer], target: Optional[Offer]) -> Optional[int]:
+    for i, offer in enumerate(offers):
+        if offer is target:
+            return i
+    return None
+
+
+def record_from_row(row: CallRow) -> tuple[CallRecord, dict[str, Verdict]]:
+    """The ``CallRecord`` and verdicts stored in a ``CallRow``."""
+    offers = [Offer(extension=o.extension, channel=o.channel, uniqueid=o.uniqueid, leg=o.leg,
+                    dial_start=o.dial_start, ring_start=o.ring_start, ring_end=o.ring_end,
+                    answered_at=o.answered_at, status=o.status, cause=o.cause, to_trunk=o.to_trunk)
+              for o in row.offers]
+    transfers = [Transfer(kind=t.kind, by=t.by_party, to=t.to_party, at=t.at,
+                          target=offers[t.target_position] if t.target_position is not None else None)
+                 for t in row.transfers]
+    record = CallRecord(
+        linkedid=row.linkedid, direction=row.direction, caller=row.caller, dialed=row.dialed,
+        outcome=row.outcome, start=row.started_at, end=row.ended_at, answered_by=row.answered_by,
+        answered_at=row.answered_at, remote_number=row.remote_number, offers=offers, queue=row.queue,
+        queue_joined_at=row.queue_joined_at, queue_left_at=row.queue_left_at,
+        holds=[Hold(by=h.by_party, start=h.started_at, end=h.ended_at) for h in row.holds],
+        transfers=transfers,
+        waits=[WaitStretch(kind=w.kind, start=w.started_at, end=w.ended_at) for w in row.waits],
+        hangup_cause=row.hangup_cause, incomplete_reason=row.incomplete_reason,
+        uniqueids=json.loads(row.uniqueids or "[]"),
+    )
+    verdicts = {v.rule: Verdict(v.rule, v.result, json.loads(v.value), v.detail) for v in row.verdicts}
+    return record, verdicts

@@ -1,0 +1,136 @@
+"""Database tables for finished calls and their verdicts (SQLAlchemy 2, SQLite and PostgreSQL).
+
+One ``calls`` row per call (unique ``linkedid``: replaying a stream twice stores
+each call once) with its children in order (``position``). Times are epoch
+seconds in double precision: Asterisk timestamps carry microseconds, which a
+single-precision float would round to minutes. Only portable column types are
+used so the same schema runs on SQLite and PostgreSQL.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import Boolean, Double, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    """Declarative base of telmon's tables."""
+
+
+class CallRow(Base):
+    """A finished call."""
+
+    __tablename__ = "calls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    linkedid: Mapped[str] = mapped_column(String(64), unique=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    caller: Mapped[str] = mapped_column(String(64))
+    dialed: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[float] = mapped_column(Double)
+    ended_at: Mapped[float] = mapped_column(Double)
+    answered_by: Mapped[Optional[str]] = mapped_column(String(64))
+    answered_at: Mapped[Optional[float]] = mapped_column(Double)
+    remote_number: Mapped[Optional[str]] = mapped_column(String(64))
+    queue: Mapped[Optional[str]] = mapped_column(String(64))
+    queue_joined_at: Mapped[Optional[float]] = mapped_column(Double)
+    queue_left_at: Mapped[Optional[float]] = mapped_column(Double)
+    hangup_cause: Mapped[Optional[int]] = mapped_column(Integer)
+    incomplete_reason: Mapped[Optional[str]] = mapped_column(Text)
+    department: Mapped[Optional[str]] = mapped_column(String(64))
+    uniqueids: Mapped[str] = mapped_column(Text, default="[]")   # JSON list
+
+    offers: Mapped[list["OfferRow"]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="OfferRow.position", passive_deletes=True)
+    transfers: Mapped[list["TransferRow"]] = relationship(
+        cascade="all, delete-orphan", order_by="TransferRow.position", passive_deletes=True)
+    holds: Mapped[list["HoldRow"]] = relationship(
+        cascade="all, delete-orphan", order_by="HoldRow.position", passive_deletes=True)
+    waits: Mapped[list["WaitRow"]] = relationship(
+        cascade="all, delete-orphan", order_by="WaitRow.position", passive_deletes=True)
+    verdicts: Mapped[list["VerdictRow"]] = relationship(
+        cascade="all, delete-orphan", order_by="VerdictRow.rule", passive_deletes=True)
+
+    __table_args__ = (
+        Index("ix_calls_started_at", "started_at"),
+        Index("ix_calls_department_started", "department", "started_at"),
+        Index("ix_calls_outcome", "outcome"),
+    )
+
+
+def _call_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+
+
+class OfferRow(Base):
+    """A phone or trunk dialled for the caller."""
+
+    __tablename__ = "offers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = _call_fk()
+    position: Mapped[int] = mapped_column(Integer)
+    extension: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(128))
+    uniqueid: Mapped[str] = mapped_column(String(64))
+    leg: Mapped[str] = mapped_column(String(16))
+    dial_start: Mapped[float] = mapped_column(Double)
+    ring_start: Mapped[Optional[float]] = mapped_column(Double)
+    ring_end: Mapped[Optional[float]] = mapped_column(Double)
+    answered_at: Mapped[Optional[float]] = mapped_column(Double)
+    status: Mapped[str] = mapped_column(String(32), default="")
+    cause: Mapped[Optional[int]] = mapped_column(Integer)
+    to_trunk: Mapped[bool] = mapped_column(Boolean, default=False)
+    call: Mapped[CallRow] = relationship(back_populates="offers")
+
+
+class TransferRow(Base):
+    """A blind or attended transfer; ``target_position`` points into the call's offers."""
+
+    __tablename__ = "transfers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = _call_fk()
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    by_party: Mapped[str] = mapped_column(String(64))
+    to_party: Mapped[str] = mapped_column(String(64))
+    at: Mapped[float] = mapped_column(Double)
+    target_position: Mapped[Optional[int]] = mapped_column(Integer)
+
+
+class HoldRow(Base):
+    """The caller on hold."""
+
+    __tablename__ = "holds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = _call_fk()
+    position: Mapped[int] = mapped_column(Integer)
+    by_party: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[float] = mapped_column(Double)
+    ended_at: Mapped[Optional[float]] = mapped_column(Double)
+
+
+class WaitRow(Base):
+    """A stretch in which the caller was not talking to a person."""
+
+    __tablename__ = "wait_stretches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = _call_fk()
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[float] = mapped_column(Double)
+    ended_at: Mapped[float] = mapped_column(Double)
+
+
+class VerdictRow(Base):
+    """One rule's verdict on one call; ``value`` is JSON so int, float, text and null round-trip."""
+
+    __tablename__ = "verdicts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = _call_fk()
+    rule: Mapped[str] = mapped_column(String(8))
+    result: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(Text, default="null")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (UniqueConstraint("call_id", "rule", name="uq_verdicts_call_rule"),
+                      Index("ix_verdicts_rule_result", "rule", "result"))

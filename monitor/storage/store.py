@@ -1,0 +1,167 @@
+"""The Store: saves finished calls with their verdicts, idempotently, and reads them back.
+
+``Store.open(url)`` creates or migrates the schema (Alembic, from code) on SQLite
+or PostgreSQL. Saving a call whose ``linkedid`` is already stored replaces it
+whole in one transaction, so replaying a stream twice (or a restart re-sending a
+call) stores each call once. Reading streams rows (``yield_per``) so a month of
+calls never sits in memory at once.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Optional
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, delete, event, func, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from ..core.callback import MissedCall
+from ..core.record import CallRecord
+from ..core.rules import PENDING, Verdict
+from .convert import record_from_row, row_from_record
+from .models import CallRow, VerdictRow
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class StorageError(RuntimeError):
+    """The database cannot be used; the message names it (password masked)."""
+
+
+@dataclass
+class StoredCall:
+    """A call read back from the database."""
+
+    record: CallRecord
+    verdicts: dict[str, Verdict]
+    department: Optional[str]
+
+
+class Store:
+    """Calls and verdicts in a SQL database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @staticmethod
+    def display_url(url: str) -> str:
+        """The URL as it may be shown: any password replaced by ***."""
+        try:
+            return make_url(url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return "<unparseable database URL>"
+
+    @classmethod
+    def open(cls, url: str, **engine_kwargs: Any) -> "Store":
+        """Connect, create or migrate the schema to the newest revision, and return the store."""
+        shown = cls.display_url(url)
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise StorageError(f"not a database URL: {shown}") from None
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            engine = create_engine(url, **engine_kwargs)
+        except (ArgumentError, ImportError, SQLAlchemyError) as exc:
+            raise StorageError(f"cannot use database {shown}: {exc}") from None
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        try:
+            store.migrate()
+        except OperationalError as exc:
+            raise StorageError(f"cannot open database {shown}: {_reason(exc, parsed.password)}") from None
+        return store
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def save_call(self, record: CallRecord, verdicts: Mapping[str, Verdict], department: Optional[str]) -> bool:
+        """Store one call (replacing an earlier copy); True when it was not stored before."""
+        return self.save_calls([(record, verdicts, department)]) == 1
+
+    def save_calls(self, batch: Iterable[tuple[CallRecord, Mapping[str, Verdict], Optional[str]]]) -> int:
+        """Store many calls in one transaction; returns how many were new."""
+        rows = {r.linkedid: row_from_record(r, v, d) for r, v, d in batch}
+        if not rows:
+            return 0
+        with Session(self.engine) as session, session.begin():
+            existing = set(session.scalars(select(CallRow.id).where(CallRow.linkedid.in_(list(rows)))))
+            if existing:
+                # Children go with their call (ON DELETE CASCADE); delete them explicitly
+                # too, because SQLite only cascades with foreign_keys=ON.
+                for table in (CallRow.offers, CallRow.transfers, CallRow.holds, CallRow.waits, CallRow.verdicts):
+                    child = table.property.mapper.class_
+                    session.execute(delete(child).where(child.call_id.in_(existing)))
+                session.execute(delete(CallRow).where(CallRow.id.in_(existing)))
+            session.add_all(rows.values())
+        return len(rows) - len(existing)
+
+    def set_verdict(self, linkedid: str, verdict: Verdict) -> bool:
+        """Replace one verdict of a stored call (R8 settles later); False if the call is unknown."""
+        with Session(self.engine) as session, session.begin():
+            call_id = session.scalar(select(CallRow.id).where(CallRow.linkedid == linkedid))
+            if call_id is None:
+                return False
+            session.execute(delete(VerdictRow).where(VerdictRow.call_id == call_id, VerdictRow.rule == verdict.rule))
+            session.add(VerdictRow(call_id=call_id, rule=verdict.rule, result=verdict.result,
+                                   value=json.dumps(verdict.value), detail=verdict.detail))
+        return True
+
+    def load_calls(self, since: Optional[float] = None, until: Optional[float] = None,
+                   department: Optional[str] = None) -> Iterator[StoredCall]:
+        """Stored calls by start time, streamed; optionally a time window and one department."""
+        query = select(CallRow).order_by(CallRow.started_at, CallRow.id).options(
+            selectinload(CallRow.offers), selectinload(CallRow.transfers), selectinload(CallRow.holds),
+            selectinload(CallRow.waits), selectinload(CallRow.verdicts))
+        if since is not None:
+            query = query.where(CallRow.started_at >= since)
+        if until is not None:
+            query = query.where(CallRow.started_at < until)
+        if department is not None:
+            query = query.where(CallRow.department == department)
+        with Session(self.engine) as session:
+            for row in session.scalars(query.execution_options(yield_per=500)):
+                record, verdicts = record_from_row(row)
+                yield StoredCall(record, verdicts, row.department)
+
+    def count_calls(self) -> int:
+        """How many calls are stored."""
+        with Session(self.engine) as session:
+            return int(session.scalar(select(func.count(CallRow.id))) or 0)
+
+    def pending_callbacks(self) -> list[MissedCall]:
+        """Missed calls whose R8 is still pending: what a restart resumes judging."""
+        query = (select(CallRow.linkedid, CallRow.caller, CallRow.department, CallRow.ended_at)
+                 .join(VerdictRow, VerdictRow.call_id == CallRow.id)
+                 .where(VerdictRow.rule == "R8", VerdictRow.result == PENDING))
+        with Session(self.engine) as session:
+            return [MissedCall(l, c, d, e) for l, c, d, e in session.execute(query)]
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")   # readers (telmon calls, reports) don't block the monitor
+    cur.close()
+
+
+def _reason(exc: OperationalError, password: Optional[str]) -> str:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return line.replace(password, "***") if password else line
