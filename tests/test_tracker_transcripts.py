@@ -156,3 +156,51 @@ def test_shutdown_flushes_live_calls_as_incomplete():
     ]))
     (rec,) = records
     assert rec.outcome == "incomplete" and "shut down" in rec.incomplete_reason
+
+
+def test_caller_hangs_up_in_announcement_is_abandoned_but_a_dialplan_hangup_is_not():
+    def call(uid, request):
+        events = [newchan(0.0, "PJSIP/pstn-00000001", uid, uid, 4, "01012345678", "6800"),
+                  ev("Newstate", 0.1, Uniqueid=uid, ChannelState="6")]
+        if request:
+            events.append(ev("HangupRequest", 9.0, Uniqueid=uid, Cause="16"))
+        events.append(ev("Hangup", 9.1, Uniqueid=uid, Cause="16"))
+        (rec,) = transcript("\n\n".join(events))[0]
+        return rec.outcome
+    assert call("6.0", request=True) == "abandoned"
+    assert call("7.0", request=False) == "no_answer"
+
+
+def test_dtmf_attended_transfer_inside_one_linkedid_marks_the_target_leg():
+    # features.conf atxfer: the consultation leg is a Local channel with the caller's Linkedid.
+    records, _ = transcript("\n\n".join([
+        newchan(0.0, "PJSIP/pstn-00000001", "8.0", "8.0", 4, "01012345678", "6831"),
+        newchan(0.01, "PJSIP/6831-00000002", "8.1", "8.0"),
+        dial("DialBegin", 0.02, "8.0", "8.1", "8.0", DialString="6831"),
+        ev("Newstate", 0.03, Uniqueid="8.1", ChannelState="5"),
+        ev("Newstate", 3.0, Uniqueid="8.1", ChannelState="6"),
+        dial("DialEnd", 3.01, "8.0", "8.1", "8.0", DialStatus="ANSWER"),
+        ev("Hold", 10.0, Uniqueid="8.1"),
+        newchan(10.1, "Local/6841@internal-00000001;1", "8.2", "8.0", 0, "", "6841"),
+        newchan(10.1, "Local/6841@internal-00000001;2", "8.3", "8.0", 4, "", "6841"),
+        newchan(10.2, "PJSIP/6841-00000003", "8.4", "8.0"),
+        dial("DialBegin", 10.2, "8.3", "8.4", "8.0", DialString="6841"),
+        ev("Newstate", 10.3, Uniqueid="8.4", ChannelState="5"),
+        ev("Newstate", 12.3, Uniqueid="8.4", ChannelState="6"),
+        dial("DialEnd", 12.31, "8.3", "8.4", "8.0", DialStatus="ANSWER"),
+        ev("AttendedTransfer", 20.0, Result="Success", OrigTransfererUniqueid="8.1",
+           SecondTransfererUniqueid="8.2", TransferTargetUniqueid="8.4", TransfereeUniqueid="8.0",
+           DestType="Bridge"),
+        ev("Unhold", 20.0, Uniqueid="8.1"),
+        ev("Hangup", 20.1, Uniqueid="8.1", Cause="16"),
+        ev("Hangup", 20.1, Uniqueid="8.2", Cause="16"),
+        ev("Hangup", 20.1, Uniqueid="8.3", Cause="16"),
+        ev("Hangup", 30.0, Uniqueid="8.0", Cause="16"),
+        ev("Hangup", 30.0, Uniqueid="8.4", Cause="16"),
+    ]))
+    (rec,) = records
+    assert rec.answered_by == "6831"
+    (t,) = rec.transfers
+    assert (t.kind, t.by, t.to, t.answered) == ("attended", "6831", "6841", True)
+    assert t.target.leg == "transfer" and abs(t.target.ring_seconds - 2.0) < 0.01
+    assert [(h.by, round(h.seconds, 1)) for h in rec.holds] == [("6831", 10.0)]

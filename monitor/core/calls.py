@@ -29,6 +29,7 @@ class Chan:
     trunk: bool
     extension: str
     hung_up: bool = False
+    far_end_hangup: bool = False
     cause: Optional[int] = None
     offer: Optional[Offer] = None
 
@@ -102,8 +103,10 @@ def _outcome(call: LiveCall, answered: Optional[Offer]) -> str:
         return "rejected"        # 603 Decline: cause 21, DialStatus NOANSWER
     if "NOANSWER" in statuses or call.queue_joined_at is not None:
         return "no_answer"
+    if not call.offers and call.origin.far_end_hangup:
+        return "abandoned"       # the caller hung up (announcement, IVR) before any phone rang
     if not call.offers and call.origin.state == 6:
-        return "abandoned"       # hung up in an announcement or IVR before any phone rang
+        return "no_answer"       # answered by the PBX (IVR, voicemail), never by a person
     return "failed"
 
 

@@ -89,7 +89,7 @@ class Tracker:
         self._handlers: dict[str, Callable[[Event, float], Optional[LiveCall]]] = {
             "Newchannel": self._newchannel, "Newstate": self._newstate,
             "DialBegin": self._dialbegin, "DialState": self._dialstate, "DialEnd": self._dialend,
-            "Hangup": self._hangup, "Rename": self._rename,
+            "Hangup": self._hangup, "HangupRequest": self._hangup_request, "Rename": self._rename,
             "QueueCallerJoin": self._queue_join, "QueueCallerLeave": self._queue_leave,
             "QueueCallerAbandon": self._queue_abandon,
             "Hold": self._hold, "Unhold": self._unhold,
@@ -214,6 +214,16 @@ class Tracker:
                 offer.ring_start = ts
             elif chan.state == 6 and offer.answered_at is None:
                 _answer(offer, ts)
+        return chan.call
+
+    def _hangup_request(self, e: Event, ts: float) -> Optional[LiveCall]:
+        # HangupRequest (unlike SoftHangupRequest) comes from the far end: for the
+        # origin channel, the caller hung up rather than the dialplan ending the call.
+        chan = self._chan(e)
+        if chan is None:
+            return None
+        if not chan.hung_up:
+            chan.far_end_hangup = True
         return chan.call
 
     def _hangup(self, e: Event, ts: float) -> Optional[LiveCall]:
@@ -380,6 +390,8 @@ class Tracker:
                 self._merge(call, other.call)
         by = self.channels.get(e.get("OrigTransfererUniqueid", ""))
         target = self.channels.get(e.get("TransferTargetUniqueid", ""))
+        if target is not None and target.offer is not None:
+            target.offer.leg = LEG_TRANSFER   # dialled on a consultation leg (or a DTMF atxfer's Local channel)
         transfer = Transfer("attended", by.extension if by else e.get("OrigTransfererCallerIDNum", ""),
                             target.extension if target else e.get("TransferTargetCallerIDNum", ""), ts,
                             target.offer if target else None)
