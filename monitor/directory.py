@@ -18,22 +18,30 @@ from typing import Optional, Union
 
 import yaml
 
+# "6811-6815", "6800", and the charter's own "6811~6815" spelling.
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:[-~]\s*(\d+))?\s*$")
+_DEPT_KEYS = ("name", "english", "extensions", "aliases")
+_PERSON_KEYS = ("extension", "name", "department", "aliases")
+
+Node = yaml.Node
+Problems = list[tuple[int, str]]
 
 
 class DirectoryError(ValueError):
-    """One or more problems in a directory file; ``problems`` holds (line, message) pairs."""
+    """Problems in a directory file: ``problems`` are (line, message) pairs, ``line`` the first
+    (0 when the file could not be read at all)."""
 
-    def __init__(self, source: str, problems: list[tuple[int, str]]) -> None:
+    def __init__(self, source: str, problems: Problems) -> None:
         self.source = source
         self.problems = sorted(problems)
         self.line = self.problems[0][0] if self.problems else 0
-        super().__init__("\n".join(f"{source}:{line}: {msg}" for line, msg in self.problems))
+        super().__init__("\n".join(f"{source}:{line}: {msg}" if line else f"{source}: {msg}"
+                                   for line, msg in self.problems))
 
 
 @dataclass(frozen=True)
 class ExtRange:
-    """An inclusive range of extensions of one department."""
+    """An inclusive range of extensions of one department (``line``: where it was written)."""
 
     first: int
     last: int
@@ -79,6 +87,7 @@ class Directory:
 
     def __post_init__(self) -> None:
         self._people = {p.extension: p for p in self.people}
+        # Ranges never overlap (the parser rejects it), so one bisect finds the only candidate.
         self._spans = sorted((r.first, r.last, d.name) for d in self.departments for r in d.ranges)
         self._starts = [s[0] for s in self._spans]
 
@@ -104,66 +113,85 @@ class Directory:
         return next((d for d in self.departments if name == d.name or name in d.aliases), None)
 
     def people_in(self, department: str) -> list[Person]:
-        """Everybody in a department."""
+        """Everybody in a department (by its name)."""
         return [p for p in self.people if p.department == department]
 
 
-Node = yaml.Node
-
-
 def _line(node: Node) -> int:
+    """1-based line where a YAML node starts."""
     return node.start_mark.line + 1
 
 
-def _mapping(node: Node, what: str, problems: list) -> dict[str, Node]:
+def _mapping(node: Node, what: str, keys: tuple[str, ...], problems: Problems) -> dict[str, Node]:
+    """A mapping node's keys; unknown and repeated keys are errors (a typo must not vanish)."""
     if not isinstance(node, yaml.MappingNode):
         problems.append((_line(node), f"{what} must be a mapping of keys to values"))
         return {}
-    return {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+    out: dict[str, Node] = {}
+    for k, v in node.value:
+        key = k.value if isinstance(k, yaml.ScalarNode) else None
+        if key not in keys:
+            problems.append((_line(k), f"{what}: unknown key {key!r} (expected {', '.join(keys)})"))
+        elif key in out:
+            problems.append((_line(k), f"{what}: {key} is given twice"))
+        else:
+            out[key] = v
+    return out
 
 
-def _scalar(node: Optional[Node], what: str, problems: list, line: int) -> Optional[str]:
+def _scalar(node: Optional[Node], what: str, problems: Problems, line: int) -> Optional[str]:
     if node is None:
         problems.append((line, f"{what} is missing"))
         return None
-    if not isinstance(node, yaml.ScalarNode) or node.value == "":
-        problems.append((_line(node), f"{what} must be a single value"))
+    if not isinstance(node, yaml.ScalarNode):
+        problems.append((_line(node), f"{what} must be a single value, not a list or mapping"))
         return None
-    return str(node.value).strip()
+    if not node.value.strip():
+        problems.append((_line(node), f"{what} is empty"))
+        return None
+    return node.value.strip()
 
 
-def _strings(node: Optional[Node], what: str, problems: list) -> tuple[str, ...]:
-    if node is None:
-        return ()
-    if isinstance(node, yaml.ScalarNode):
-        return (node.value,) if node.value else ()
-    if isinstance(node, yaml.SequenceNode) and all(isinstance(n, yaml.ScalarNode) for n in node.value):
-        return tuple(n.value for n in node.value)
+def _strings(node: Optional[Node], what: str, problems: Problems) -> tuple[str, ...]:
+    items = [] if node is None else [node] if isinstance(node, yaml.ScalarNode) else node.value
+    if isinstance(node, (type(None), yaml.ScalarNode, yaml.SequenceNode)) and \
+            all(isinstance(n, yaml.ScalarNode) for n in items):
+        return tuple(n.value.strip() for n in items if n.value.strip())
     problems.append((_line(node), f"{what} must be a list of words"))
     return ()
 
 
-def _ranges(node: Optional[Node], dept: str, problems: list, line: int) -> list[ExtRange]:
+def _ranges(node: Optional[Node], dept: str, problems: Problems, line: int) -> list[ExtRange]:
     if node is None:
         problems.append((line, f"department {dept}: extensions are missing"))
         return []
     items = node.value if isinstance(node, yaml.SequenceNode) else [node]
-    pieces = []
-    for item in items:  # "6811-6815, 6800" in one string is a list too
-        text = str(item.value) if isinstance(item, yaml.ScalarNode) else ""
-        pieces.extend((item, part) for part in (text.split(",") if text else [""]))
     out = []
-    for item, text in pieces:
-        m = _RANGE.match(text)
-        if not m:
-            problems.append((_line(item), f"department {dept}: {text or 'this'!r} is not an extension or a range A-B"))
+    for item in items:
+        if not isinstance(item, yaml.ScalarNode):
+            problems.append((_line(item), f"department {dept}: extensions must be ranges A-B or extensions"))
             continue
-        first, last = int(m.group(1)), int(m.group(2) or m.group(1))
-        if last < first:
-            problems.append((_line(item), f"department {dept}: inverted extension range {first}-{last}"))
-            continue
-        out.append(ExtRange(first, last, _line(item)))
+        for part in item.value.split(","):  # "6800, 6811-6815" is a list too
+            m = _RANGE.match(part)
+            if not m:
+                problems.append((_line(item), f"department {dept}: {part.strip()!r} is not an extension "
+                                              "or a range A-B"))
+                continue
+            first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+            if last < first:
+                problems.append((_line(item), f"department {dept}: inverted extension range {first}-{last}"))
+                continue
+            out.append(ExtRange(first, last, _line(item)))
     return out
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> tuple[int, str]:
+    """YAML's own line and a one-line message (its default text spans several lines)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return 1, f"not valid YAML: {what}"
+    return mark.line + 1, f"not valid YAML (column {mark.column + 1}): {what}"
 
 
 def parse_directory(text: str, source: str = "directory") -> Directory:
@@ -171,49 +199,64 @@ def parse_directory(text: str, source: str = "directory") -> Directory:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise DirectoryError(source, [((mark.line + 1) if mark else 1, f"not valid YAML: {exc}")]) from None
-    problems: list[tuple[int, str]] = []
+        raise DirectoryError(source, [_yaml_problem(exc)]) from None
     if root is None:
         raise DirectoryError(source, [(1, "the file is empty")])
-    top = _mapping(root, "the file", problems)
+    problems: Problems = []
+    top = _mapping(root, "the file", ("departments", "people"), problems)
     departments = _departments(top.get("departments"), problems, _line(root))
     people = _people(top.get("people"), departments, problems)
-    for key in top:
-        if key not in ("departments", "people"):
-            problems.append((_line(root), f"unknown key {key!r} (expected departments, people)"))
     if problems:
         raise DirectoryError(source, problems)
     return Directory(departments, people)
 
 
-def _departments(node: Optional[Node], problems: list, line: int) -> list[Department]:
+def _departments(node: Optional[Node], problems: Problems, line: int) -> list[Department]:
     if not isinstance(node, yaml.SequenceNode):
         problems.append((_line(node) if node is not None else line, "departments must be a list"))
         return []
     out: list[Department] = []
+    spoken: dict[str, tuple[str, int]] = {}  # name or alias -> (department, line)
     for item in node.value:
-        m = _mapping(item, "a department", problems)
+        m = _mapping(item, "a department", _DEPT_KEYS, problems)
         name = _scalar(m.get("name"), "department name", problems, _line(item))
         if name is None:
             continue
-        if any(d.name == name for d in out):
-            problems.append((_line(item), f"department {name} is listed twice"))
         ranges = _ranges(m.get("extensions"), name, problems, _line(item))
-        for r in ranges:
-            for other in out:
-                for o in other.ranges:
-                    if r.first <= o.last and o.first <= r.last:
-                        problems.append((r.line, f"department {name}: range {r} overlaps {other.name}'s {o} "
-                                                 f"(line {o.line})"))
-        english = _scalar(m["english"], "english", problems, _line(item)) if "english" in m else ""
-        out.append(Department(name, tuple(ranges), english or "", _strings(m.get("aliases"), "aliases", problems)))
+        english = _scalar(m["english"], f"department {name}: english", problems, 0) if "english" in m else ""
+        aliases = _strings(m.get("aliases"), f"department {name}: aliases", problems)
+        # A name or alias shared by two departments would make a greeting ambiguous.
+        for word in dict.fromkeys((name, *aliases)):
+            if word in spoken:
+                other, at = spoken[word]
+                what = "is listed twice" if other == name else f"already names department {other}"
+                problems.append((_line(item), f"department {name}: {word!r} {what} (line {at})"))
+            else:
+                spoken[word] = (name, _line(item))
+        out.append(Department(name, tuple(ranges), english or "", aliases))
+    _check_overlaps(out, problems)
     return out
 
 
-def _people(node: Optional[Node], departments: list[Department], problems: list) -> list[Person]:
-    if node is None:
-        return []
+def _check_overlaps(departments: list[Department], problems: Problems) -> None:
+    """Every extension belongs to at most one range: sort, then compare neighbours."""
+    spans = sorted(((r, d.name) for d in departments for r in d.ranges), key=lambda s: (s[0].first, s[0].last))
+    widest: Optional[tuple[ExtRange, str]] = None
+    for r, name in spans:
+        if widest is not None and r.first <= widest[0].last:
+            o, other = widest
+            # Report at whichever was written later, pointing back at the earlier one.
+            (late, late_name), (early, early_name) = sorted([(r, name), (o, other)], key=lambda s: -s[0].line)
+            owner = "its own" if late_name == early_name else f"{early_name}'s"
+            problems.append((late.line, f"department {late_name}: range {late} overlaps {owner} {early} "
+                                        f"(line {early.line})"))
+        if widest is None or r.last > widest[0].last:
+            widest = (r, name)
+
+
+def _people(node: Optional[Node], departments: list[Department], problems: Problems) -> list[Person]:
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.value == ""):
+        return []  # "people:" left empty: departments only, no names yet
     if not isinstance(node, yaml.SequenceNode):
         problems.append((_line(node), "people must be a list"))
         return []
@@ -221,11 +264,9 @@ def _people(node: Optional[Node], departments: list[Department], problems: list)
     seen: dict[str, int] = {}
     out: list[Person] = []
     for item in node.value:
-        m = _mapping(item, "a person", problems)
+        m = _mapping(item, "a person", _PERSON_KEYS, problems)
         line = _line(item)
-        ext = _scalar(m.get("extension"), "extension", problems, line)
-        name = _scalar(m.get("name"), "name", problems, line)
-        dept = _scalar(m.get("department"), "department", problems, line)
+        ext, name, dept = (_scalar(m.get(k), f"a person: {k}", problems, line) for k in _PERSON_KEYS[:3])
         if ext is None or name is None or dept is None:
             continue
         if not ext.isdigit():
@@ -243,17 +284,17 @@ def _people(node: Optional[Node], departments: list[Department], problems: list)
             problems.append((line, f"{name}: extension {ext} is outside {dept}'s ranges "
                                    f"({', '.join(str(r) for r in department.ranges)})"))
             continue
-        out.append(Person(ext, name, dept, _strings(m.get("aliases"), "aliases", problems)))
+        out.append(Person(ext, name, dept, _strings(m.get("aliases"), f"{name}: aliases", problems)))
     return out
 
 
 def load_directory(path: Union[str, Path]) -> Directory:
-    """Read and parse a directory file."""
+    """Read and parse a directory file (UTF-8 YAML); errors name the file and line."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise DirectoryError(str(path), [(0, f"cannot read the directory: {exc.strerror}")]) from None
+        raise DirectoryError(str(path), [(0, f"cannot read the directory: {exc.strerror or exc}")]) from None
     except UnicodeDecodeError:
-        raise DirectoryError(str(path), [(1, "the directory must be UTF-8 text")]) from None
+        raise DirectoryError(str(path), [(0, "the directory must be UTF-8 text")]) from None
     return parse_directory(text, str(path))

@@ -64,18 +64,59 @@ def test_all_problems_are_reported_together():
     assert [line for line, _ in err.problems] == [5, 10]
 
 
-def test_missing_keys_and_bad_yaml():
-    err = _error("departments:\n  - extensions: 6811-6815\n")
-    assert err.line == 2 and "department name is missing" in str(err)
-    err = _error("departments: [\n  - name: x\n")
-    assert "not valid YAML" in str(err)
-    err = _error("")
-    assert "empty" in str(err)
-    err = _error("departmens: []\n")
-    assert "unknown key 'departmens'" in str(err)
+def test_charter_typo_in_the_sample_is_rejected_at_its_line():
+    text = SAMPLE.read_text(encoding="utf-8")
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if "extensions: 6861-6863" in s)
+    err = _error(text.replace("extensions: 6861-6863", "extensions: 6861~6813"))
+    assert str(err) == f"dir.yaml:{line}: department 개발협력팀: inverted extension range 6861-6813"
+
+
+def test_overlap_inside_one_department_and_shared_aliases():
+    err = _error("departments:\n  - name: A\n    extensions: [6811-6815,\n      6813]\n"
+                 "  - name: B\n    extensions: 6820\n    aliases: [A]\n")
+    assert err.problems == [(4, "department A: range 6813 overlaps its own 6811-6815 (line 3)"),
+                            (5, "department B: 'A' already names department A (line 2)")]
+
+
+@pytest.mark.parametrize("text,line,words", [
+    ("departments:\n  - extensions: 6811-6815\n", 2, "department name is missing"),
+    ("departments:\n  - name: A\n", 2, "department A: extensions are missing"),
+    ("departments:\n  - name: A\n    extensions: 1\npeople:\n  - name: x\n    department: A\n",
+     5, "a person: extension is missing"),
+    ("departments: [\n  - name: x\n", 2, "not valid YAML (column 3)"),
+    ("departments:\n  - name: A\n\textensions: 1\n", 3, "not valid YAML"),
+    ("", 1, "the file is empty"),
+    ("departmens: []\n", 1, "unknown key 'departmens'"),
+    ("people: []\n", 1, "departments must be a list"),
+    ("departments: {name: A}\n", 1, "departments must be a list"),
+    ("departments:\n  - 경영기획팀\n", 2, "a department must be a mapping"),
+    ("departments:\n  - name: [A, B]\n    extensions: 1\n", 2, "department name must be a single value"),
+    ("departments:\n  - name: A\n    extensions: {a: 1}\n", 3, "extensions must be ranges"),
+    ("departments:\n  - name: A\n    extensions:\n", 3, "'' is not an extension"),
+    ("departments:\n  - name: A\n    extensions: 1\n    aliases: {x: y}\n", 4, "aliases must be a list"),
+    ("departments:\n  - name: A\n    extensions: 1\n    extention: 2\n", 4, "unknown key 'extention'"),
+    ("departments:\n  - name: A\n    name: B\n    extensions: 1\n", 3, "name is given twice"),
+    ("departments:\n  - name: A\n    extensions: 1\npeople: 6811\n", 4, "people must be a list"),
+    ("departments:\n  - name: A\n    extensions: 1\npeople:\n  - [1, x, A]\n", 5, "a person must be a mapping"),
+    ("departments:\n  - name: A\n    extensions: 1\npeople:\n  - {extension: '', name: x, department: A}\n",
+     5, "a person: extension is empty"),
+])
+def test_missing_keys_wrong_types_and_bad_yaml(text, line, words):
+    err = _error(text)
+    assert err.line == line and words in str(err), str(err)
+    assert all(s.startswith("dir.yaml:") for s in str(err).splitlines())   # one problem per line
+
+
+def test_empty_people_and_unquoted_extensions():
+    d = parse_directory("departments:\n  - name: A\n    extensions: 6811-6812, 6800\npeople:\n", "x")
+    assert d.people == [] and d.department_of("6800") == "A" and d.department_of("6812") == "A"
+    d = parse_directory("departments:\n  - name: A\n    extensions: 6811\npeople:\n"
+                        "  - {extension: 6811, name: 김민수, department: A, aliases: Minsu Kim}\n", "x")
+    assert d.person("6811").aliases == ("Minsu Kim",)
 
 
 def test_unreadable_file(tmp_path):
     with pytest.raises(DirectoryError) as info:
         load_directory(tmp_path / "missing.yaml")
-    assert "cannot read" in str(info.value)
+    assert "cannot read" in str(info.value) and info.value.line == 0
+    assert str(info.value).startswith(f"{tmp_path / 'missing.yaml'}: cannot read")
