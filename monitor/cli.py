@@ -9,6 +9,8 @@ environment < flags (see ``monitor/config.py``).
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -24,7 +26,9 @@ from .core.tracker import TrackerOptions
 from .directory import Directory, DirectoryError, load_directory
 from .pipeline import Pipeline
 from .render import print_json, print_table, verdict_line
-from .replay import Collector, StoreSink, paced_replay, pending_verdicts, replay_files
+from .live.runner import LiveMonitor, install_stop_signals
+from .live.simulator import SimOptions, SimulatedPbx, load_events
+from .replay import Collector, StoreSink, pending_verdicts, replay_files
 from .storage.store import StorageError, Store
 
 log = logging.getLogger("telmon")
@@ -126,21 +130,75 @@ def cmd_calls(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Replay the bundled real captures with their timing; print each verdict as its call ends."""
+    """Run the monitor against the simulated PBX replaying the bundled real captures, live."""
     settings, directory = _setup(args)
     store = Store.open(settings.database_url)
-    store_sink = StoreSink(store, batch=1)
-    collector = Collector(on_finish=lambda f: print(
-        verdict_line(f.record, f.verdicts, settings.cadence_obj, f.department), flush=True))
-    pipeline = _pipeline(settings, directory, [store_sink, collector])
     traces = bundled_traces()
-    print(f"telmon demo: replaying {len(traces)} real Asterisk 22 captures at {args.speed:g}x "
-          f"into {Store.display_url(settings.database_url)}", flush=True)
-    paced_replay(pipeline, traces, speed=args.speed)
-    pipeline.flush("end of demo")
-    store_sink.flush()
-    print(f"telmon demo: {len(collector.calls)} calls judged; see them again with "
-          f"'telmon calls' (or 'telmon calls --json')", flush=True)
+    print(f"telmon demo: a simulated PBX replays {len(traces)} real Asterisk 22 captures at "
+          f"{args.speed:g}x; telmon listens over AMI and judges each call as it ends "
+          f"(database {Store.display_url(settings.database_url)})", flush=True)
+    judged = asyncio.run(_demo(settings, directory, store, traces, args.speed))
+    print(f"telmon demo: {judged} calls judged; see them again with 'telmon calls' "
+          f"(or 'telmon calls --json')", flush=True)
+    return 0
+
+
+async def _demo(settings: Settings, directory: Directory, store: Store, traces: list[Path], speed: float) -> int:
+    sim = SimulatedPbx(load_events(traces), SimOptions(username="demo", secret="demo", speed=speed))
+    port = await sim.start()
+    ami = dataclasses.replace(settings.ami, host="127.0.0.1", port=port, username="demo", secret="demo",
+                              backoff_min=0.2)
+    printer = Collector(on_finish=lambda f: print(
+        verdict_line(f.record, f.verdicts, settings.cadence_obj, f.department), flush=True))
+    monitor = LiveMonitor(dataclasses.replace(settings, ami=ami), directory, store, [printer])
+    task = asyncio.create_task(monitor.run())
+    await sim.done.wait()
+    # Let the listener drain what the socket still holds before stopping.
+    while monitor.pipeline.tracker.live_calls() and not task.done():
+        await asyncio.sleep(0.05)
+    monitor.stop.set()
+    await task
+    await sim.close()
+    return len(printer.calls)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Listen to Asterisk (AMI) for good: judge and store every call, reconnecting as needed."""
+    settings, directory = _setup(args)
+    store = Store.open(settings.database_url)
+    printer = Collector(on_finish=lambda f: log.info(
+        "%s", verdict_line(f.record, f.verdicts, settings.cadence_obj, f.department)))
+    monitor = LiveMonitor(settings, directory, store, [printer])
+
+    async def main() -> int:
+        install_stop_signals(asyncio.get_running_loop(), monitor.stop)
+        return await monitor.run()
+
+    log.info("telmon run: AMI %s:%d as %s, database %s", settings.ami.host, settings.ami.port,
+             settings.ami.username, Store.display_url(settings.database_url))
+    flushed = asyncio.run(main())
+    log.info("telmon stopped; %d calls in progress stored as incomplete", flushed)
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Serve the simulated PBX (AMI over TCP) until interrupted."""
+    paths = [Path(p) for p in args.files] or bundled_traces()
+    options = SimOptions(username=args.username, secret=args.secret, speed=args.speed, loop=args.loop,
+                         drop_after=args.drop_after, restart_after=args.restart_after)
+
+    async def main() -> None:
+        sim = SimulatedPbx(load_events(paths), options)
+        port = await sim.start(args.host, args.port)
+        print(f"telmon simulate: AMI on {args.host}:{port} (user {args.username!r}); "
+              f"{len(sim.events)} events from {len(paths)} captures at {args.speed:g}x", flush=True)
+        stop = asyncio.Event()
+        install_stop_signals(asyncio.get_running_loop(), stop)
+        done = asyncio.create_task(sim.done.wait())
+        await asyncio.wait({done, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
+        await sim.close()
+
+    asyncio.run(main())
     return 0
 
 
@@ -178,6 +236,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_flags(p)
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("run", help="listen to Asterisk over AMI and judge every call live")
+    add_common_flags(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("simulate", help="serve a simulated PBX replaying recorded AMI streams")
+    p.add_argument("files", nargs="*", help="recorded AMI streams (default: the bundled captures)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5038)
+    p.add_argument("--username", default="telmon")
+    p.add_argument("--secret", default="telmon")
+    p.add_argument("--speed", type=float, default=1.0, help="playback speed-up; 0 = as fast as possible")
+    p.add_argument("--loop", action="store_true", help="start again at the end")
+    p.add_argument("--drop-after", type=int, help="drop client connections after this many events")
+    p.add_argument("--restart-after", type=int, help="simulate an Asterisk restart after this many events")
+    p.set_defaults(func=cmd_simulate)
+
     p = sub.add_parser("directory", help="check a directory file")
     p.add_argument("file", help="directory YAML file")
     p.set_defaults(func=cmd_directory)
@@ -188,7 +262,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run telmon; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+    quiet = args.command not in ("run", "simulate")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)

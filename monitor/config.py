@@ -3,12 +3,14 @@
 Every setting has one dotted name (``ami.host``, ``cadence.on``, ``database_url``)
 used by all four layers, so the precedence is one loop, not four code paths.
 Errors name where the bad value came from (file, variable or flag) and never
-echo the AMI secret.
+echo the AMI secret or a database password.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -32,8 +34,8 @@ class AmiSettings:
     port: int = 5038
     username: str = "telmon"
     secret: str = field(default="", repr=False)   # never printed
-    backoff_min: float = 1.0
-    backoff_max: float = 30.0
+    backoff_min: float = 1.0   # seconds before the first reconnect attempt, doubling ...
+    backoff_max: float = 30.0  # ... up to this
 
     def __repr__(self) -> str:
         return (f"AmiSettings(host={self.host!r}, port={self.port}, username={self.username!r}, "
@@ -51,7 +53,7 @@ class CadenceSettings:
 
 @dataclass(frozen=True)
 class ThresholdSettings:
-    """The charter's thresholds."""
+    """The charter's thresholds (hours for R8: that is how people state it)."""
 
     max_rings: int = 2
     max_wait_seconds: float = 180.0
@@ -63,7 +65,7 @@ class ThresholdSettings:
 class TrackerSettings:
     """Call assembly: which endpoints are trunks, when a silent call is given up."""
 
-    trunks: tuple[str, ...] = ()
+    trunks: tuple[str, ...] = ()          # empty: any endpoint not named by digits is a trunk
     stale_call_seconds: float = 4 * 3600.0
     outbound_prefix: str = "9"
 
@@ -88,6 +90,12 @@ class Settings:
     tracker: TrackerSettings = TrackerSettings()
     metrics: ListenSettings = ListenSettings(port=9108)
     agi: ListenSettings = ListenSettings(port=4573)
+
+    def __repr__(self) -> str:
+        # A PostgreSQL URL may carry a password; settings get logged.
+        url = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", self.database_url)
+        rest = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)[1:])
+        return f"Settings(database_url={url!r}, {rest})"
 
     @property
     def directory_path(self) -> Path:
@@ -129,6 +137,17 @@ FLAGS = {  # flag -> (dotted key, help)
     "--ami-host": ("ami.host", "Asterisk manager host"), "--ami-port": ("ami.port", "Asterisk manager port"),
     "--ami-username": ("ami.username", "AMI user (read-only)"), "--ami-secret": ("ami.secret", "AMI secret"),
 }
+_FLAG_OF = {key: flag for flag, (key, _) in FLAGS.items()} | {"tracker.trunks": "--trunk"}
+
+# Sanity bounds: key -> (lowest, whether the lowest itself is allowed, highest).
+_BOUNDS: dict[str, tuple[float, bool, float]] = {
+    "ami.port": (1, True, 65535), "metrics.port": (0, True, 65535), "agi.port": (0, True, 65535),
+    "ami.backoff_min": (0, False, math.inf), "ami.backoff_max": (0, False, math.inf),
+    "cadence.on": (0, False, math.inf), "cadence.off": (0, True, math.inf),
+    "thresholds.max_rings": (1, True, math.inf), "thresholds.max_wait_seconds": (0, False, math.inf),
+    "thresholds.max_transfers": (0, True, math.inf), "thresholds.callback_window_hours": (0, False, math.inf),
+    "tracker.stale_call_seconds": (0, False, math.inf),
+}
 
 
 def _sections() -> dict[str, type]:
@@ -136,104 +155,117 @@ def _sections() -> dict[str, type]:
 
 
 def _field_type(key: str) -> type:
+    """The plain type (int, float, str or tuple) of a dotted key; KeyError when there is none."""
     top, _, sub = key.partition(".")
-    if sub:
-        section = _sections().get(top)
-        hints = typing.get_type_hints(section) if section else {}
-        if sub not in hints:
-            raise KeyError(key)
-        return _resolve(hints[sub])
-    hints = typing.get_type_hints(Settings)
-    if top not in hints or top in _sections():
+    owner = _sections().get(top) if sub else Settings
+    hints = typing.get_type_hints(owner) if owner else {}
+    name = sub or top
+    if name not in hints or (not sub and top in _sections()):
         raise KeyError(key)
-    return _resolve(hints[top])
-
-
-def _resolve(hint: Any) -> type:
-    """The plain type of a field annotation: int, float, str or tuple (Optional[str] is str)."""
-    if isinstance(hint, type):
-        return hint
+    hint = hints[name]
     if typing.get_origin(hint) is tuple:
         return tuple
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    return args[0] if len(args) == 1 and isinstance(args[0], type) else str
+    args = [a for a in typing.get_args(hint) if a is not type(None)]  # Optional[str] is str
+    return hint if isinstance(hint, type) else args[0]
 
 
-def _convert(key: str, value: Any, source: str) -> Any:
+def _convert(key: str, value: Any, where: str, text: bool) -> Any:
+    """Check (file: TOML is typed) or parse (``text``: environment and flags give strings) a value."""
     typ = _field_type(key)
-    shown = "***" if key == "ami.secret" else repr(value)
+    if text and isinstance(value, str) and typ is not str:
+        value = value.split(",") if typ is tuple else value.strip()
+        try:
+            value = typ(value) if typ is not tuple else value
+        except ValueError:
+            pass
+    ok = {
+        str: isinstance(value, str),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+        tuple: isinstance(value, (list, tuple)) and all(isinstance(i, str) for i in value),
+    }[typ]
+    if not ok:
+        shown = "***" if key == "ami.secret" else repr(value)
+        kind = "a list of names" if typ is tuple else typ.__name__
+        raise ConfigError(f"{where}: {key} must be {kind}, got {shown}")
+    if typ is tuple:
+        return tuple(i.strip() for i in value if i.strip())
+    return float(value) if typ is float else value
+
+
+def _check_bounds(key: str, value: Any, where: str) -> None:
+    low, inclusive, high = _BOUNDS.get(key, (-math.inf, True, math.inf))
+    if value < low or (value == low and not inclusive):
+        raise ConfigError(f"{where}: {key} must be {'at least' if inclusive else 'more than'} {low}, got {value}")
+    if value > high:
+        raise ConfigError(f"{where}: {key} must be at most {high}, got {value}")
+
+
+def _read_file(path: str) -> dict[str, Any]:
+    """The file's settings by dotted key; a relative ``directory`` is relative to the file."""
     try:
-        if typ is tuple:
-            items = value.split(",") if isinstance(value, str) else list(value)
-            return tuple(str(i).strip() for i in items if str(i).strip())
-        if typ is int and not isinstance(value, bool):
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError
-            return int(value)
-        if typ is float and not isinstance(value, bool):
-            return float(value)
-        if typ is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
-    except (TypeError, ValueError):
-        pass
-    raise ConfigError(f"{source}: {key} must be {typ.__name__}, got {shown}")
-
-
-def _flatten(data: Mapping[str, Any], source: str) -> dict[str, Any]:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     flat: dict[str, Any] = {}
     for k, v in data.items():
         if isinstance(v, dict):
             if k not in _sections():
-                raise ConfigError(f"{source}: unknown section [{k}]")
-            for sk, sv in v.items():
-                flat[f"{k}.{sk}"] = sv
+                raise ConfigError(f"{path}: unknown section [{k}] (expected {', '.join(_sections())})")
+            flat.update({f"{k}.{sk}": sv for sk, sv in v.items()})
         else:
             flat[k] = v
+    if isinstance(flat.get("directory"), str) and flat["directory"]:
+        flat["directory"] = str(Path(path).parent / Path(flat["directory"]).expanduser())
     return flat
 
 
 def load_settings(config_path: Optional[str], env: Mapping[str, str],
                   overrides: Mapping[str, Any]) -> Settings:
-    """Merge the four layers into one :class:`Settings`."""
-    layers: list[tuple[str, dict[str, Any]]] = []
+    """Merge defaults, the TOML file (``config_path`` or ``TELMON_CONFIG``), ``env`` and ``overrides``.
+
+    ``overrides`` are dotted keys (``"ami.host"``) holding only what the user gave on
+    the command line; strings there and in ``env`` are parsed, the file's values must
+    already have the right TOML type. Raises :class:`ConfigError` naming the source.
+    """
     path = config_path or env.get("TELMON_CONFIG")
+    layers: list[tuple[dict[str, Any], Any, bool]] = []   # (values, key -> where, values are text)
     if path:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        layers.append((path, _flatten(data, path)))
-    layers.append(("environment", {ENV[k]: v for k, v in env.items() if k in ENV}))
-    layers.append(("command line", dict(overrides)))
+        layers.append((_read_file(path), lambda key: path, False))
+    env_keys = {v: k for k, v in ENV.items()}
+    layers.append(({ENV[k]: v for k, v in env.items() if k in ENV},
+                   lambda key: f"environment variable {env_keys[key]}", True))
+    layers.append((dict(overrides),
+                   lambda key: f"flag {_FLAG_OF[key]}" if key in _FLAG_OF else f"command-line setting {key}", True))
     values: dict[str, Any] = {}
-    for source, layer in layers:
+    origin: dict[str, str] = {}
+    for layer, where_of, text in layers:
         for key, value in layer.items():
-            where = source
-            if source == "environment":
-                where = "environment variable " + next(k for k, v in ENV.items() if v == key)
-            elif source == "command line":
-                where = "flag " + next((f for f, (k, _) in FLAGS.items() if k == key), key)
+            where = where_of(key)
             try:
-                values[key] = _convert(key, value, where)
+                values[key] = _convert(key, value, where, text)
             except KeyError:
                 raise ConfigError(f"{where}: unknown setting {key!r}") from None
-    return _build(values)
+            origin[key] = where
+            if not isinstance(values[key], (str, tuple)):
+                _check_bounds(key, values[key], where)
+    settings = _build(values)
+    if settings.ami.backoff_min > settings.ami.backoff_max:
+        where = origin.get("ami.backoff_min") or origin.get("ami.backoff_max", "defaults")
+        raise ConfigError(f"{where}: ami.backoff_min ({settings.ami.backoff_min}) is above "
+                          f"ami.backoff_max ({settings.ami.backoff_max})")
+    return settings
 
 
 def _build(values: Mapping[str, Any]) -> Settings:
     top = {k: v for k, v in values.items() if "." not in k}
-    for name, cls in _sections().items():
+    for name in _sections():
         sub = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith(name + ".")}
         if sub:
             top[name] = dataclasses.replace(getattr(Settings(), name), **sub)
-    settings = Settings(**top)
-    try:
-        settings.cadence_obj
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    return settings
+    return Settings(**top)
 
 
 def add_common_flags(parser: argparse.ArgumentParser) -> None:

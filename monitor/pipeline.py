@@ -92,6 +92,10 @@ class Pipeline:
         """Flush every call in progress as incomplete (shutdown, end of a backfill)."""
         return [self._judge(r) for r in self.tracker.flush_all(reason)]
 
+    def reconcile(self, active: list[Mapping[str, str]], across_gap: set[str], reason: str) -> list[Finished]:
+        """After an AMI reconnect: settle calls that were live across the gap (see Tracker.reconcile)."""
+        return [self._judge(r) for r in self.tracker.reconcile(active, across_gap, reason)]
+
     def restore_pending(self, missed: Iterable[MissedCall]) -> None:
         """Resume R8 judging of missed calls stored before a restart."""
         self.book.restore(missed)

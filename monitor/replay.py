@@ -48,8 +48,8 @@ class StoreSink:
         if not self._pending:
             return
         batch = list(self._pending.values())
-        self._pending.clear()
         self.store.save_calls([(f.record, f.verdicts, f.department) for f in batch])
+        self._pending.clear()   # only once written: a failed write keeps the calls for a retry
         self.saved += len(batch)
 
 

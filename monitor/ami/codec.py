@@ -180,8 +180,8 @@ class AmiDecoder:
                 rep.setdefault(key, [msg[key]]).append(value)
             else:
                 msg[key] = value
-        if "Event" not in msg and "Response" not in msg:
-            return Malformed(offset, "frame has neither Event nor Response", buf[start:stop][:200])
+        if "Event" not in msg and "Response" not in msg and "Action" not in msg:
+            return Malformed(offset, "frame has no Event, Response or Action", buf[start:stop][:200])
         return msg
 
 

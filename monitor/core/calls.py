@@ -55,6 +55,7 @@ class LiveCall:
     transfers: list[Transfer] = field(default_factory=list)
     first_dialstring: Optional[str] = None
     partial: bool = False   # first seen mid-call: its start is not the real start
+    gap: Optional[str] = None  # events may be missing (AMI reconnect): why, for the record
     origin_hangup: Optional[float] = None
 
     @property
@@ -143,7 +144,16 @@ def _waits(call: LiveCall, answered: Optional[Offer], end: float) -> list[WaitSt
 
 
 def finish(call: LiveCall, end: float, incomplete: Optional[str] = None) -> CallRecord:
-    """Turn a call whose channels have all hung up (or that went stale) into a record."""
+    """Turn a call whose channels have all hung up (or that went stale) into a record.
+
+    A call telmon did not see start, or one that spanned a lost AMI connection, is
+    stored as ``incomplete`` with the reason: its events are not all known, so
+    judging it could count it wrong.
+    """
+    if incomplete is None and call.partial:
+        incomplete = "telmon did not see the call start (it began while telmon was not connected)"
+    if incomplete is None and call.gap:
+        incomplete = call.gap
     call.close_holds(end)
     # Music on hold that no Hold event explains (e.g. Hold events filtered out) still
     # made the caller wait: keep it as a hold by the party who answered.

@@ -149,6 +149,37 @@ class Tracker(FeatureHandlers):
         live = {id(c): c for c in self.calls.values()}
         return [self._finish(c, c.last_ts, reason) for c in live.values()]
 
+    def reconcile(self, active: list[Event], across_gap: set[str], reason: str) -> list[CallRecord]:
+        """Settle calls that were live when the AMI connection dropped, after reconnecting.
+
+        ``active`` is what Asterisk reports now (``CoreShowChannel`` events);
+        ``across_gap`` the linkedids that were live when the connection dropped.
+        A call with none of its channels left ended during the gap: it is flushed
+        as incomplete now. A call still up is tracked on, but marked so that it is
+        stored as incomplete (its gap may hide a hold, a transfer or an answer).
+        Channels Asterisk still has but the tracker never saw are adopted so their
+        later events are not lost; their calls are incomplete too.
+        """
+        now_up = {e.get("Uniqueid", ""): e for e in active}
+        done: list[CallRecord] = []
+        for call in {id(c): c for k, c in self.calls.items() if k in across_gap}.values():
+            for uid in list(call.live):
+                if uid not in now_up:
+                    call.live.discard(uid)
+                    self.channels[uid].hung_up = True
+            if not call.live:
+                done.append(self._finish(call, call.last_ts, f"ended while telmon was disconnected ({reason})"))
+            else:
+                call.gap = f"events may be missing: {reason}"
+        for uid, e in now_up.items():
+            if uid and uid not in self.channels:
+                adopted = dict(e, Event="Newchannel", Timestamp=str(self.clock))
+                call = self._newchannel(adopted, self.clock)
+                if call is not None:
+                    call.partial = True
+                    self.counts["adopted"] += 1
+        return done
+
     def live_calls(self) -> list[LiveCall]:
         """The calls in progress (each once)."""
         return list({id(c): c for c in self.calls.values()}.values())

@@ -1,0 +1,1 @@
+"""Live adapters: the AMI listener, the FastAGI service, the simulated PBX and the runner."""
