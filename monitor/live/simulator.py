@@ -6,8 +6,9 @@ needs: the banner, ``Login`` (refusing a wrong secret as Asterisk does),
 alive at this point of the replay), and the recorded events, byte for byte, with
 their original timing (optionally sped up). Like a real PBX, calls go on while
 a client is disconnected. For failure tests it can drop every client connection
-after a given event, or *restart*: send ``Shutdown``, drop everyone, and forget
-the calls that were up (their remaining events never happen).
+after a given event, or *restart*: send ``Shutdown``, drop everyone, forget the
+calls that were up (their remaining events never happen), and go on once a
+client has logged in again.
 
 Playback starts when the first client has logged in, so a test or the demo
 never misses the first call.
@@ -127,8 +128,9 @@ class SimulatedPbx:
         if action == "login":
             if msg.get("Username") == self.options.username and msg.get("Secret") == self.options.secret:
                 writer.write(encode_message({"Response": "Success", **aid, "Message": "Authentication accepted"}))
-                writer.write(encode_message({"Event": "FullyBooted", "Privilege": "system,all", "Uptime": "5",
-                                             "LastReload": "5", "Status": "Fully Booted"}))
+                uptime = "0" if self.restarts else "5"
+                writer.write(encode_message({"Event": "FullyBooted", "Privilege": "system,all", "Uptime": uptime,
+                                             "LastReload": uptime, "Status": "Fully Booted"}))
                 await writer.drain()
                 self.clients.add(writer)
                 self._logged_in.set()
@@ -212,7 +214,12 @@ class SimulatedPbx:
                                               "Shutdown": "Cleanly", "Restart": "True"}))
         self._dead |= set(self.channels) | {c["Linkedid"] for c in self.channels.values()}
         self.channels.clear()
-        self._drop_all()
+        for writer in list(self.clients):   # a clean close: the Shutdown event is delivered first
+            writer.close()
+        self.clients.clear()
+        # Asterisk is back once a client has logged in again; calls resume from there.
+        self._logged_in.clear()
+        await self._logged_in.wait()
 
     def _drop_all(self) -> None:
         for writer in list(self.clients):
