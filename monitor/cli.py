@@ -26,6 +26,7 @@ from .core.tracker import TrackerOptions
 from .directory import Directory, DirectoryError, load_directory
 from .pipeline import Pipeline
 from .render import print_json, print_table, verdict_line
+from .live.fastagi import AgiServer, AnsweredHandler
 from .live.runner import LiveMonitor, install_stop_signals
 from .live.simulator import SimOptions, SimulatedPbx, load_events
 from .replay import Collector, StoreSink, pending_verdicts, replay_files
@@ -169,10 +170,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     printer = Collector(on_finish=lambda f: log.info(
         "%s", verdict_line(f.record, f.verdicts, settings.cadence_obj, f.department)))
     monitor = LiveMonitor(settings, directory, store, [printer])
+    agi = None
+    if settings.agi.port:
+        try:
+            handler = AnsweredHandler(directory, settings.agi.spool_dir, settings.agi.record_format)
+            agi = AgiServer(settings.agi.host, settings.agi.port, {"answered": handler}).start()
+        except OSError as exc:
+            print(f"telmon run: cannot start FastAGI on {settings.agi.host}:{settings.agi.port} "
+                  f"(spool {settings.agi.spool_dir}): {exc}", file=sys.stderr)
+            return 2
+        log.info("FastAGI on %s:%d, greetings spooled in %s", settings.agi.host, agi.port, settings.agi.spool_dir)
 
     async def main() -> int:
         install_stop_signals(asyncio.get_running_loop(), monitor.stop)
-        return await monitor.run()
+        try:
+            return await monitor.run()
+        finally:
+            if agi is not None:
+                agi.stop()
 
     log.info("telmon run: AMI %s:%d as %s, database %s", settings.ami.host, settings.ami.port,
              settings.ami.username, Store.display_url(settings.database_url))

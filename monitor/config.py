@@ -79,6 +79,16 @@ class ListenSettings:
 
 
 @dataclass(frozen=True)
+class AgiSettings:
+    """The FastAGI service the dialplan calls on answer, and where greetings are recorded."""
+
+    host: str = "127.0.0.1"
+    port: int = 4573
+    spool_dir: str = "/var/spool/asterisk/telmon"   # Asterisk writes recordings here, telmon reads them
+    record_format: str = "wav16"   # 16 kHz when the phones speak G.722; "wav" for 8 kHz
+
+
+@dataclass(frozen=True)
 class Settings:
     """All of telmon's configuration."""
 
@@ -89,7 +99,7 @@ class Settings:
     thresholds: ThresholdSettings = ThresholdSettings()
     tracker: TrackerSettings = TrackerSettings()
     metrics: ListenSettings = ListenSettings(port=9108)
-    agi: ListenSettings = ListenSettings(port=4573)
+    agi: AgiSettings = AgiSettings()
 
     def __repr__(self) -> str:
         # A PostgreSQL URL may carry a password; settings get logged.
@@ -123,6 +133,7 @@ ENV = {
     "TELMON_MAX_WAIT_SECONDS": "thresholds.max_wait_seconds",
     "TELMON_CALLBACK_WINDOW_HOURS": "thresholds.callback_window_hours", "TELMON_TRUNKS": "tracker.trunks",
     "TELMON_STALE_CALL_SECONDS": "tracker.stale_call_seconds", "TELMON_METRICS_PORT": "metrics.port",
+    "TELMON_AGI_HOST": "agi.host", "TELMON_AGI_PORT": "agi.port", "TELMON_SPOOL_DIR": "agi.spool_dir",
 }
 
 FLAGS = {  # flag -> (dotted key, help)
@@ -136,6 +147,8 @@ FLAGS = {  # flag -> (dotted key, help)
     "--stale-call-seconds": ("tracker.stale_call_seconds", "flush a silent call as incomplete after this"),
     "--ami-host": ("ami.host", "Asterisk manager host"), "--ami-port": ("ami.port", "Asterisk manager port"),
     "--ami-username": ("ami.username", "AMI user (read-only)"), "--ami-secret": ("ami.secret", "AMI secret"),
+    "--agi-host": ("agi.host", "FastAGI listen address"), "--agi-port": ("agi.port", "FastAGI port (0 = off)"),
+    "--spool-dir": ("agi.spool_dir", "where Asterisk records greetings for telmon"),
 }
 _FLAG_OF = {key: flag for flag, (key, _) in FLAGS.items()} | {"tracker.trunks": "--trunk"}
 

@@ -1,0 +1,121 @@
+"""The FastAGI service against a fake Asterisk client on loopback (real sockets, real threads)."""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conftest import REPO
+from monitor.directory import load_directory
+from monitor.live.fastagi import AgiServer, AnsweredHandler
+
+DIRECTORY = load_directory(REPO / "monitor" / "data" / "directory.yaml")
+
+
+def env_block(uniqueid: str = "1795574606.1", ext: str = "6831", linkedid: str = "1795574606.0") -> bytes:
+    lines = [
+        "agi_network: yes", "agi_network_script: answered", "agi_request: agi://127.0.0.1/answered",
+        "agi_channel: PJSIP/6831-00000001", "agi_language: en", "agi_type: PJSIP",
+        f"agi_uniqueid: {uniqueid}", "agi_version: 22.10.1", "agi_callerid: 6831",
+        "agi_context: telmon-answered", "agi_extension: s", "agi_priority: 2",
+        f"agi_arg_1: {ext}", f"agi_arg_2: {linkedid}",
+    ]
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+class FakeAsterisk:
+    """Plays Asterisk's side of one FastAGI session: the environment, then a reply per command."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.rfile = self.sock.makefile("rb")
+        self.commands: list[str] = []
+
+    def session(self, env: bytes, reply: str = "200 result=1", hangup_after: int | None = None) -> list[str]:
+        self.sock.sendall(env)
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                break
+            self.commands.append(line.decode().strip())
+            if hangup_after is not None and len(self.commands) >= hangup_after:
+                self.sock.sendall(b"HANGUP\n")
+                self.sock.close()
+                break
+            self.sock.sendall((reply + "\n").encode())
+        return self.commands
+
+
+@pytest.fixture
+def server(tmp_path):
+    handler = AnsweredHandler(DIRECTORY, str(tmp_path / "spool"), "wav16")
+    srv = AgiServer("127.0.0.1", 0, {"answered": handler}).start()
+    srv.spool = tmp_path / "spool"
+    yield srv
+    srv.stop()
+
+
+def _wait(srv: AgiServer, total: int) -> None:
+    deadline = time.monotonic() + 10
+    while sum(srv.counts.values()) < total and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_good_session_tags_the_call_and_starts_the_greeting_recording(server):
+    commands = FakeAsterisk(server.port).session(env_block())
+    assert commands[:3] == ['SET VARIABLE "TELMON_EXTENSION" "6831"', 'SET VARIABLE "TELMON_DEPARTMENT" "교류협력팀"',
+                            'SET VARIABLE "TELMON_PERSON" "정하늘"']
+    spool = server.spool
+    assert commands[3] == (f'EXEC MixMonitor "{spool}/1795574606.0-1795574606.1-mixed.wav16,'
+                           f'r({spool}/1795574606.0-1795574606.1-answering.wav16)"')
+    _wait(server, 1)
+    assert server.counts["ok"] == 1
+    job = json.loads((spool / "1795574606.0-1795574606.1.json").read_text(encoding="utf-8"))
+    assert job["linkedid"] == "1795574606.0" and job["extension"] == "6831"
+    assert job["department"] == "교류협력팀" and job["person"] == "정하늘"
+    assert job["answering_audio"].endswith("-answering.wav16")
+
+
+def test_malformed_header_is_logged_and_the_session_closed(server, caplog):
+    client = FakeAsterisk(server.port)
+    commands = client.session(b"agi_network: yes\nthis is not a header\nagi_channel: PJSIP/1-1\n\n")
+    assert commands == []            # nothing executed: the channel just continues in the dialplan
+    _wait(server, 1)
+    assert server.counts["malformed"] == 1
+    assert "malformed AGI header" in caplog.text and "this is not a header" in caplog.text
+
+
+def test_hangup_mid_session_is_survived(server):
+    commands = FakeAsterisk(server.port).session(env_block(), hangup_after=1)
+    assert len(commands) == 1
+    _wait(server, 1)
+    assert server.counts["failed"] == 1
+    # ... and the service still works afterwards.
+    assert len(FakeAsterisk(server.port).session(env_block("2.1", "6841", "2.0"))) == 4
+    _wait(server, 2)
+    assert server.counts["ok"] == 1
+
+
+def test_fifty_concurrent_sessions(server):
+    def one(i: int) -> list[str]:
+        return FakeAsterisk(server.port).session(env_block(f"9.{i}", "6842", f"9.{i}"))
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(one, range(50)))
+    assert all(len(r) == 4 for r in results)
+    _wait(server, 50)
+    assert server.counts == {"ok": 50, "malformed": 0, "failed": 0}
+    assert len(list(server.spool.glob("*.json"))) == 50
+    assert threading.active_count() < 60
+
+
+def test_unknown_script_and_application_error_do_not_stop_the_service(server, caplog):
+    FakeAsterisk(server.port).session(env_block().replace(b"script: answered", b"script: other"))
+    FakeAsterisk(server.port).session(env_block("3.1", "6831", "3.0"), reply="200 result=-2")
+    _wait(server, 1)
+    assert "unknown script 'other'" in caplog.text
+    assert server.counts["failed"] == 1
+    assert len(FakeAsterisk(server.port).session(env_block("4.1", "6831", "4.0"))) == 4
