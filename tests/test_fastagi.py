@@ -119,3 +119,9 @@ def test_unknown_script_and_application_error_do_not_stop_the_service(server, ca
     assert "unknown script 'other'" in caplog.text
     assert server.counts["failed"] == 1
     assert len(FakeAsterisk(server.port).session(env_block("4.1", "6831", "4.0"))) == 4
+
+
+def test_queue_member_interface_gives_the_extension(server):
+    commands = FakeAsterisk(server.port).session(env_block("5.1", "Local/6842@queue-agent", "5.0"))
+    assert commands[0] == 'SET VARIABLE "TELMON_EXTENSION" "6842"'
+    assert commands[1] == 'SET VARIABLE "TELMON_DEPARTMENT" "세계시민협력팀"'

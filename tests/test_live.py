@@ -4,6 +4,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -155,3 +160,41 @@ def test_slow_database_delays_storage_not_tracking(store):
     assert store.count_calls() == 12, "everything queued was written before shutdown returned"
     assert monitor.writer.backlog == 0
     assert time.monotonic() - started < 30
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_telmon_run_end_to_end_with_sigterm(tmp_path):
+    """`telmon simulate` and `telmon run` as a user starts them; SIGTERM stores what is held."""
+    ami_port, agi_port = _free_port(), _free_port()
+    db = f"sqlite:///{tmp_path / 'run.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELMON_")}
+    sim = subprocess.Popen([sys.executable, "-m", "monitor", "simulate", "--port", str(ami_port), "--speed", "0",
+                            "--secret", "pa55-word", str(TRACES / "i_concurrent10.ami")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert "AMI on 127.0.0.1" in sim.stdout.readline()
+        run_env = dict(env, TELMON_AMI_PORT=str(ami_port), TELMON_AMI_SECRET="pa55-word",
+                       TELMON_DATABASE_URL=db, TELMON_SPOOL_DIR=str(tmp_path / "spool"))
+        run = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--agi-port", str(agi_port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=run_env)
+        store = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            if (tmp_path / "run.db").exists():
+                store = store or Store.open(db)
+                if store.count_calls() >= 10:
+                    break
+        run.send_signal(signal.SIGTERM)
+        out, err = run.communicate(timeout=30)
+        assert run.returncode == 0, err
+        assert store is not None and store.count_calls() == 10
+        assert "pa55-word" not in err and "FastAGI on 127.0.0.1" in err and "AMI connected" in err
+    finally:
+        sim.terminate()
+        sim.communicate(timeout=10)

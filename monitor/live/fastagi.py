@@ -92,7 +92,11 @@ class AnsweredHandler:
 
     def __call__(self, agi: AGI) -> GreetingJob:
         env = agi.env
-        extension = env.get("agi_arg_1") or env.get("agi_callerid", "")
+        # The dialplan passes the extension, or a queue's member interface
+        # ("PJSIP/6834", "Local/6842@queue-agent"); with nothing given, the answering
+        # channel's own caller ID is its extension.
+        given = env.get("agi_arg_1") or env.get("agi_callerid", "")
+        extension = given.rsplit("/", 1)[-1].split("@", 1)[0]
         linkedid = env.get("agi_arg_2") or env["agi_uniqueid"]
         person = self.directory.person(extension)
         department = self.directory.department_of(extension)
