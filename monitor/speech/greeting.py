@@ -1,0 +1,105 @@
+"""One greeting check: audio in, R3 (and R2, R7) speech verdicts with evidence out.
+
+Order matters: the first seconds only (default 8), then the speech gate (no
+speech: ``unclear``, a person must listen, never a guess), then Vosk with a
+grammar built for this call, then the jamo-level check of each item.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from .audio import Audio
+from .check import (APOLOGY_PHRASES, ASK_PHRASES, NOT_STATED, STATED, UNCLEAR, ItemResult, SpeechThresholds,
+                    Word, check_phrase, combine)
+from .gate import GateResult, GateThresholds, detect_speech
+from .grammar import build_grammar
+
+
+@dataclass(frozen=True)
+class Expected:
+    """Who should be heard: the answering person's department and name, with their spoken variants."""
+
+    department: Sequence[str]          # name first, then aliases
+    name: Sequence[str]                # name first, then aliases
+    distractors: Sequence[str] = ()    # other departments and colleagues of the directory
+
+
+@dataclass
+class SpeechVerdict:
+    """One speech rule's answer with its evidence."""
+
+    rule: str                 # R2 | R3 | R7
+    result: str               # stated | not_stated | unclear
+    confidence: float
+    items: list[ItemResult] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass
+class GreetingCheck:
+    """Everything one check found: verdicts, words with times, and the audio's facts."""
+
+    verdicts: dict[str, SpeechVerdict]
+    words: list[Word]
+    gate: GateResult
+    sample_rate: int
+    seconds: float
+    engine: str
+
+
+def check_greeting(engine, audio: Audio, expected: Expected, rules: Sequence[str] = ("R3",),
+                   head_seconds: float = 8.0, limits: SpeechThresholds = SpeechThresholds(),
+                   gate_limits: GateThresholds = GateThresholds()) -> GreetingCheck:
+    """Run the check (``engine`` is a loaded :class:`~monitor.speech.engine.Engine`)."""
+    clip = audio.head(head_seconds)
+    gate = detect_speech(clip.samples, clip.rate, gate_limits)
+    engine_name = f"vosk/{engine.info.name}"
+    if not gate.speech:
+        reason = f"no speech in the first {head_seconds:g} s ({gate.reason}): needs review"
+        verdicts = {r: SpeechVerdict(r, UNCLEAR, 0.0, [], reason) for r in rules}
+        return GreetingCheck(verdicts, [], gate, clip.rate, clip.seconds, engine_name)
+    extra = list(APOLOGY_PHRASES) + list(ASK_PHRASES)
+    grammar = build_grammar(list(expected.department) + list(expected.name), expected.distractors,
+                            engine.known, extra)
+    words = engine.recognize(clip, grammar)
+    dept = check_phrase("department", expected.department, words, limits)
+    name = check_phrase("name", expected.name, words, limits)
+    verdicts: dict[str, SpeechVerdict] = {}
+    for rule in rules:
+        if rule == "R3":
+            items = [dept, name]
+        elif rule == "R2":
+            items = [check_phrase("apology", APOLOGY_PHRASES, words, limits)]
+        elif rule == "R7":
+            items = [dept, name, check_phrase("ask", ASK_PHRASES, words, limits)]
+        else:
+            continue
+        verdicts[rule] = _verdict(rule, items)
+    return GreetingCheck(verdicts, words, gate, clip.rate, clip.seconds, engine_name)
+
+
+def _verdict(rule: str, items: list[ItemResult]) -> SpeechVerdict:
+    result = combine(items)
+    if result == STATED:
+        confidence = min(i.confidence for i in items)
+    elif result == NOT_STATED:
+        missing = [i for i in items if i.result == NOT_STATED]
+        confidence = max(1.0 - i.similarity for i in missing)
+    else:
+        confidence = 0.0
+    missing_names = ", ".join(i.item for i in items if i.result != STATED)
+    reason = "all stated" if result == STATED else f"{missing_names}: {result.replace('_', ' ')}"
+    return SpeechVerdict(rule, result, round(confidence, 3), items, reason)
+
+
+def expected_for(directory, extension: str) -> Optional[Expected]:
+    """The expected department and name of an extension, with the directory's other entries as distractors."""
+    person = directory.person(extension)
+    dept_name = directory.department_of(extension)
+    if person is None or dept_name is None:
+        return None
+    dept = directory.department(dept_name)
+    distractors = [d.name for d in directory.departments if d.name != dept_name]
+    distractors += sorted({p.name for p in directory.people if p.name != person.name})
+    return Expected([dept.name, *dept.aliases], [person.name, *person.aliases], distractors)
