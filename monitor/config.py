@@ -98,6 +98,19 @@ class SpeechSettings:
     max_backlog: int = 100          # checks waiting beyond this are skipped (logged, counted, unclear)
     head_seconds: float = 8.0       # the greeting: the answering party's first seconds
     retain_recordings: bool = False  # keep recordings after the check (privacy: off)
+    # Decision thresholds: measured on real Korean speech (monitor/speech/check.py says how).
+    stated_similarity: float = 0.85
+    stated_confidence: float = 0.90
+    absent_similarity: float = 0.40
+    absent_confidence: float = 0.30
+    narrowband_not_stated: bool = False
+
+    @property
+    def thresholds(self) -> "SpeechThresholds":
+        """The thresholds as the greeting check uses them."""
+        from .speech.check import SpeechThresholds
+        return SpeechThresholds(self.stated_similarity, self.stated_confidence, self.absent_similarity,
+                                self.absent_confidence, self.narrowband_not_stated)
 
 
 @dataclass(frozen=True)
@@ -175,7 +188,9 @@ _BOUNDS: dict[str, tuple[float, bool, float]] = {
     "thresholds.max_transfers": (0, True, math.inf), "thresholds.callback_window_hours": (0, False, math.inf),
     "tracker.stale_call_seconds": (0, False, math.inf),
     "speech.processes": (1, True, 64), "speech.max_backlog": (0, True, math.inf),
-    "speech.head_seconds": (0, False, 60),
+    "speech.head_seconds": (0, False, 60), "speech.stated_similarity": (0, True, 1),
+    "speech.stated_confidence": (0, True, 1), "speech.absent_similarity": (0, True, 1),
+    "speech.absent_confidence": (0, True, 1),
 }
 
 

@@ -85,7 +85,7 @@ class Pipeline:
         self._last_tick = now
         done = [self._judge(r) for r in self.tracker.expire(now)]
         for linkedid, verdict in self.book.expire(now):
-            self._settle(linkedid, verdict)
+            self.settle(linkedid, verdict)
         return done
 
     def flush(self, reason: str) -> list[Finished]:
@@ -124,10 +124,11 @@ class Pipeline:
             except Exception:  # one failing sink (or call) never stops the monitor
                 log.exception("sink %s failed on call %s", type(sink).__name__, record.linkedid)
         for linkedid, verdict in settled[1:]:
-            self._settle(linkedid, verdict)
+            self.settle(linkedid, verdict)
         return finished
 
-    def _settle(self, linkedid: str, verdict: Verdict) -> None:
+    def settle(self, linkedid: str, verdict: Verdict) -> None:
+        """Hand a verdict decided after the call ended (R8, speech) to every sink."""
         for sink in self.sinks:
             try:
                 sink.verdict_settled(linkedid, verdict)

@@ -111,6 +111,7 @@ class LiveMonitor:
                                  directory.department_of, [self.writer, *(extra_sinks or [])])
         self.pipeline.restore_pending(store.pending_callbacks())
         self.listener = Listener(settings.ami, self.pipeline)
+        self.speech = None   # the SpeechWorker, when telmon run starts one (its backlog is a metric)
         self.stop = asyncio.Event()
 
     async def run(self) -> int:

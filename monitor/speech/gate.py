@@ -57,9 +57,13 @@ def detect_speech(samples: np.ndarray, rate: int, limits: GateThresholds = GateT
     p = power[:, (freqs >= 200) & (freqs <= 3400)]      # the telephone band, at 8 and 16 kHz alike
     level = 10 * np.log10(p.mean(axis=1))
     overall = float(10 * np.log10(np.mean(x ** 2) + 1e-12))
-    active = level > np.percentile(level, 10) + limits.above_floor_db
-    if overall < limits.min_level_dbfs or active.sum() < 3:
+    if overall < limits.min_level_dbfs:
         return GateResult(False, 0.0, overall, 0.0, "silence")
+    active = level > np.percentile(level, 10) + limits.above_floor_db
+    if active.sum() < 3:
+        # A loud sound with no quiet moment to compare with (a steady tone, a hum):
+        # judge every frame of it.
+        active = np.ones_like(active)
     flatness = np.exp(np.mean(np.log(p), axis=1)) / np.mean(p, axis=1)
     dominant = np.argmax(p, axis=1)[active]
     counts = np.unique(dominant, return_counts=True)[1]

@@ -63,6 +63,7 @@ def check_greeting(engine, audio: Audio, expected: Expected, rules: Sequence[str
     grammar = build_grammar(list(expected.department) + list(expected.name), expected.distractors,
                             engine.known, extra)
     words = engine.recognize(clip, grammar)
+    limits = limits.for_rate(clip.rate)
     dept = check_phrase("department", expected.department, words, limits)
     name = check_phrase("name", expected.name, words, limits)
     verdicts: dict[str, SpeechVerdict] = {}

@@ -36,7 +36,7 @@ def _init_child(model_path: Optional[str]) -> None:
 
 
 def run_check(job: dict, expected: Optional[dict], rules: list[str], head_seconds: float,
-              retain: bool) -> dict[str, dict]:
+              retain: bool, limits: Any = None) -> dict[str, dict]:
     """In a pool process: check one greeting; returns rule -> verdict fields (JSON-ready)."""
     from .audio import AudioError, read_audio
     from .greeting import Expected, check_greeting
@@ -48,7 +48,8 @@ def run_check(job: dict, expected: Optional[dict], rules: list[str], head_second
             audio = read_audio(audio_path)
         except AudioError as exc:
             return {r: _plain(r, "unclear", None, f"recording unusable: {exc}") for r in rules}
-        result = check_greeting(_ENGINE, audio, Expected(**expected), rules, head_seconds)
+        result = check_greeting(_ENGINE, audio, Expected(**expected), rules, head_seconds,
+                                *([limits] if limits is not None else []))
         out = {}
         for rule, v in result.verdicts.items():
             evidence = {
@@ -88,13 +89,14 @@ class SpeechWorker:
 
     def __init__(self, spool_dir: str, directory, settle: Callable[[str, Verdict], None],
                  processes: int = 1, max_backlog: int = 100, head_seconds: float = 8.0,
-                 retain: bool = False, model_path: Optional[str] = None) -> None:
+                 retain: bool = False, model_path: Optional[str] = None, limits: Any = None) -> None:
         self.spool = Path(spool_dir)
         self.directory = directory
         self.settle = settle
         self.max_backlog = max_backlog
         self.head_seconds = head_seconds
         self.retain = retain
+        self.limits = limits
         self.overflows = 0
         self.failures = 0
         self.checked = 0
@@ -126,7 +128,7 @@ class SpeechWorker:
         from .greeting import expected_for
         expected = expected_for(self.directory, job["extension"])
         future = self._pool.submit(run_check, job, asdict(expected) if expected else None, rules,
-                                   self.head_seconds, self.retain)
+                                   self.head_seconds, self.retain, self.limits)
         future.add_done_callback(lambda f: self._done(rec.linkedid, rules, job, f))
 
     def verdict_settled(self, linkedid: str, verdict: Verdict) -> None:
