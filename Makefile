@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(BIN)/telmon demo
 
 test: $(STAMP)
+	scripts/install-system-deps.sh sox:sox
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import shutil
+import tempfile
 import dataclasses
 import datetime as dt
 import logging
@@ -150,17 +153,35 @@ async def _demo(settings: Settings, directory: Directory, store: Store, traces: 
     ami = dataclasses.replace(settings.ami, host="127.0.0.1", port=port, username="demo", secret="demo",
                               backoff_min=0.2)
     printer = Collector(on_finish=lambda f: print(
-        verdict_line(f.record, f.verdicts, settings.cadence_obj, f.department), flush=True))
-    monitor = LiveMonitor(dataclasses.replace(settings, ami=ami), directory, store, [printer])
-    task = asyncio.create_task(monitor.run())
-    await sim.done.wait()
-    # Let the listener drain what the socket still holds before stopping.
-    while monitor.pipeline.tracker.live_calls() and not task.done():
-        await asyncio.sleep(0.05)
-    monitor.stop.set()
-    await task
+        verdict_line(f.record, f.verdicts, settings.cadence_obj, f.department), flush=True),
+        on_settle=lambda linkedid, v: print(f"    {linkedid}: {v.rule} {v.result} ({v.detail})", flush=True))
+    with tempfile.TemporaryDirectory(prefix="telmon-demo-spool-") as spool:
+        demo_settings = dataclasses.replace(settings, ami=ami, agi=dataclasses.replace(settings.agi, spool_dir=spool))
+        monitor = LiveMonitor(demo_settings, directory, store, [printer])
+        _spool_demo_greeting(Path(spool), traces)
+        speech = _speech_worker(demo_settings, directory, monitor)
+        task = asyncio.create_task(monitor.run())
+        await sim.done.wait()
+        # Let the listener drain what the socket still holds, and the greeting checks finish.
+        while (monitor.pipeline.tracker.live_calls() or (speech and speech.backlog)) and not task.done():
+            await asyncio.sleep(0.05)
+        monitor.stop.set()
+        await task
     await sim.close()
     return len(printer.calls)
+
+
+def _spool_demo_greeting(spool: Path, traces: list[Path]) -> None:
+    """The one captured call with a recording (a_inbound_1ring): queue its greeting as FastAGI would."""
+    wav = next((p.with_name("a_inbound_1ring.mixmonitor.wav") for p in traces if p.stem == "a_inbound_1ring"), None)
+    if wav is None or not wav.is_file():
+        return
+    answering = spool / "1795574606.0-1795574606.1-answering.wav"
+    shutil.copy(wav, answering)
+    job = {"linkedid": "1795574606.0", "uniqueid": "1795574606.1", "channel": "PJSIP/6831-00000001",
+           "extension": "6831", "department": None, "person": None, "started": 0.0,
+           "answering_audio": str(answering), "mixed_audio": str(spool / "none.wav")}
+    (spool / "1795574606.0-1795574606.1.json").write_text(json.dumps(job), encoding="utf-8")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -190,8 +211,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         finally:
             if agi is not None:
                 agi.stop()
-            if speech is not None:
-                speech.close()
 
     log.info("telmon run: AMI %s:%d as %s, database %s", settings.ami.host, settings.ami.port,
              settings.ami.username, Store.display_url(settings.database_url))

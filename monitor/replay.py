@@ -59,6 +59,7 @@ class Collector:
 
     calls: dict[str, Finished] = field(default_factory=dict)
     on_finish: Optional[Callable[[Finished], None]] = None
+    on_settle: Optional[Callable[[str, Verdict], None]] = None
 
     def call_finished(self, finished: Finished) -> None:
         """Remember the call (and show it, for the live demo)."""
@@ -70,6 +71,8 @@ class Collector:
         """Apply a late verdict (R8) to a call already collected."""
         if linkedid in self.calls:
             self.calls[linkedid].verdicts[verdict.rule] = verdict
+        if self.on_settle is not None:
+            self.on_settle(linkedid, verdict)
 
     def ordered(self) -> list[Finished]:
         """Calls by start time."""

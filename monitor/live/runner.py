@@ -14,7 +14,7 @@ import queue
 import signal
 import threading
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from ..pipeline import Finished, Pipeline
 from ..core.rules import Verdict
@@ -90,10 +90,14 @@ def install_stop_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -
             pass
 
 
-async def shutdown(pipeline: Pipeline, writer: ThreadedSink) -> int:
-    """Store calls still in progress as incomplete and drain the database queue."""
+async def shutdown(pipeline: Pipeline, writer: ThreadedSink, speech: Any = None) -> int:
+    """Store calls still in progress as incomplete, finish greeting checks, drain the database queue."""
     held = pipeline.flush("telmon stopped while the call was in progress")
-    await asyncio.get_running_loop().run_in_executor(None, writer.close)
+    loop = asyncio.get_running_loop()
+    if speech is not None:
+        # Checks already running settle their verdicts into the writer's queue first.
+        await loop.run_in_executor(None, speech.close)
+    await loop.run_in_executor(None, writer.close)
     return len(held)
 
 
@@ -117,4 +121,4 @@ class LiveMonitor:
     async def run(self) -> int:
         """Listen until ``stop`` is set, then shut down cleanly; returns calls flushed as incomplete."""
         await self.listener.run(self.stop)
-        return await shutdown(self.pipeline, self.writer)
+        return await shutdown(self.pipeline, self.writer, self.speech)
