@@ -280,32 +280,11 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_greeting(args: argparse.Namespace) -> int:
-    """Check one recorded greeting against the directory entry of an extension."""
-    from .speech.audio import AudioError, read_audio
-    from .speech.engine import Engine, ModelError
-    from .speech.greeting import check_greeting, expected_for
+def cmd_check_greeting(args: argparse.Namespace) -> int:
+    """Check recorded greetings (see monitor/speech/cli_check.py)."""
+    from .speech import cli_check
     settings, directory = _setup(args)
-    expected = expected_for(directory, args.extension)
-    if expected is None:
-        print(f"telmon: extension {args.extension} has no person in the directory", file=sys.stderr)
-        return 2
-    try:
-        audio = read_audio(args.file)
-        engine = Engine.load(args.model)
-    except (AudioError, ModelError) as exc:
-        print(f"telmon: {exc}", file=sys.stderr)
-        return 2
-    result = check_greeting(engine, audio, expected, tuple(args.rules.split(",")), args.seconds)
-    print(f"{args.file}: {result.sample_rate} Hz, {result.seconds:.1f} s checked, gate: {result.gate.reason}, "
-          f"engine {result.engine}")
-    print("heard: " + " ".join(f"{w.text}({w.conf:.2f}@{w.start:.1f}s)" for w in result.words))
-    for rule, v in result.verdicts.items():
-        print(f"{rule}: {v.result} (confidence {v.confidence:.2f}) {v.reason}")
-        for item in v.items:
-            print(f"    {item.item:10} {item.result:10} expected {item.expected!r} heard {item.heard!r} "
-                  f"similarity {item.similarity:.2f} confidence {item.confidence:.2f}")
-    return 0
+    return cli_check.run(args, settings, directory)
 
 
 def cmd_directory(args: argparse.Namespace) -> int:
@@ -362,14 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="a Vosk model directory (also TELMON_MODEL_PATH)")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("greeting", help="check one recorded greeting (department, name, apology)")
-    p.add_argument("file", help="recording: .wav, .wav16, .ulaw, .alaw, .gsm, .sln")
-    p.add_argument("--extension", required=True, help="the extension that answered")
-    p.add_argument("--rules", default="R3", help="comma list of R3, R2, R7 (default R3)")
-    p.add_argument("--seconds", type=float, default=8.0, help="seconds checked from the start")
-    p.add_argument("--model", help="a Vosk model directory")
-    add_common_flags(p)
-    p.set_defaults(func=cmd_greeting)
+    from .speech import cli_check
+    cli_check.add_parser(sub, add_common_flags).set_defaults(func=cmd_check_greeting)
 
     p = sub.add_parser("directory", help="check a directory file")
     p.add_argument("file", help="directory YAML file")
