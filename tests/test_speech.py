@@ -102,7 +102,8 @@ def test_non_speech_is_never_judged(engine):
 
 @pytest.mark.skipif(not REAL.is_dir(), reason="the real speech corpus lives in ../shared (not in this clone)")
 def test_real_korean_speech_wideband_and_narrowband(engine):
-    trials = list(csv.DictReader(open(REAL / "trials.csv", encoding="utf-8")))[:80]   # 20 utterances x 4 types
+    """Floors measured with bench/greeting_eval.py on all 220 trials (docs/SPEECH.md)."""
+    trials = list(csv.DictReader(open(REAL / "trials.csv", encoding="utf-8")))
     by_utt = defaultdict(list)
     for t in trials:
         by_utt[t["id"]].append(t)
@@ -113,12 +114,20 @@ def test_real_korean_speech_wideband_and_narrowband(engine):
             exp = Expected([t["exp_dept"]], [t["exp_name"]], sorted(others))
             r = check_greeting(engine, read_audio(REAL / band / f"{t['id']}.wav"), exp)
             table[band][t["type"]][r.verdicts["R3"].result] += 1
-    wide, narrow = table["wb16k"], table["nb8k"]
-    assert wide["pos"][STATED] >= 0.7 * 20 and wide["pos"][NOT_STATED] == 0
-    negatives = sum((wide[t] for t in ("neg_name", "neg_dept", "neg_both")), Counter())
-    assert negatives[STATED] <= 0.15 * 60 and negatives[NOT_STATED] >= 0.4 * 60
-    assert sum(narrow[t][NOT_STATED] for t in narrow) == 0, "8 kHz never yields a confident 'not stated'"
-    assert sum(narrow[t][STATED] for t in ("neg_name", "neg_dept", "neg_both")) <= 2
+
+    def rate(band, typ, result):
+        return table[band][typ][result] / sum(table[band][typ].values())
+    # Wideband: a confident "stated" is right; a true greeting is never "not stated".
+    assert rate("wb16k", "pos", STATED) >= 0.75 and rate("wb16k", "pos", NOT_STATED) == 0
+    for typ in ("neg_name", "neg_dept", "neg_both"):
+        assert rate("wb16k", typ, STATED) <= 0.05, typ
+    negatives = sum((table["wb16k"][t] for t in ("neg_name", "neg_dept", "neg_both")), Counter())
+    assert negatives[NOT_STATED] / sum(negatives.values()) >= 0.6
+    # Narrowband: few true greetings can be confirmed, none is failed, false accepts stay rare.
+    for typ in ("neg_name", "neg_dept", "neg_both"):
+        assert rate("nb8k", typ, STATED) <= 0.05, typ
+    assert rate("nb8k", "pos", STATED) >= 0.08
+    assert sum(table["nb8k"][t][NOT_STATED] for t in table["nb8k"]) == 0
 
 
 def _finished():

@@ -34,17 +34,18 @@ class Word:
 class SpeechThresholds:
     """Decision thresholds, chosen from measurements (bench/greeting_eval.py; docs/SPEECH.md).
 
-    Real Korean speech, 220 trials, per-call grammar with the utterance's other
-    stand-ins as distractors:
+    Real Korean speech, 220 trials (55 utterances x 4 types), per-call grammar
+    with the utterance's other stand-ins as distractors and everyday words as
+    competitors (grammar.COMMON_WORDS):
 
-    * 16 kHz (G.722): with "stated" at jamo similarity >= 0.85 and mean word
-      confidence >= 0.90, 0.84 of true greetings are stated and none is called
-      "not stated"; a wrong name is still accepted in 0.11 of trials (the
-      grammar pushes speech onto the expected name). "Not stated" below
-      similarity 0.40 or confidence 0.30 catches 0.47-0.75 of the negatives.
-    * 8 kHz (G.711/GSM): stated stays trustworthy (0.24 of true greetings, 0.00
-      false), but true and false greetings are not separable below that: any
-      "not stated" rule wrongly failed 0.24-0.45 of true greetings. So narrowband
+    * 16 kHz (G.722): "stated" at jamo similarity >= 0.85 and mean word
+      confidence >= 0.90 accepts 0.78 of true greetings, a wrong name 0.02, a
+      wrong or missing department 0.00; no true greeting is called "not stated".
+      "Not stated" (similarity < 0.40 or confidence < 0.30) catches 0.69 of
+      the negatives; the rest is "unclear".
+    * 8 kHz (G.711/GSM): "stated" stays trustworthy (false accepts 0.02) but
+      accepts only 0.11 of true greetings, and no "not stated" rule separated
+      true from false greetings (0.24-0.45 of true ones failed), so narrowband
       audio never yields "not stated": it is "unclear" and goes to a reviewer.
     """
 
