@@ -287,6 +287,13 @@ def cmd_check_greeting(args: argparse.Namespace) -> int:
     return cli_check.run(args, settings, directory)
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    """List, show and decide unclear greeting checks (see monitor/review.py)."""
+    from . import review
+    settings, _ = _setup(args)
+    return review.run(args, Store.open(settings.database_url))
+
+
 def cmd_directory(args: argparse.Namespace) -> int:
     """Check a directory file and summarise it."""
     directory = load_directory(args.file)
@@ -343,6 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .speech import cli_check
     cli_check.add_parser(sub, add_common_flags).set_defaults(func=cmd_check_greeting)
+
+    from . import review
+    p = review.add_parser(sub)
+    add_common_flags(p)
+    p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("directory", help="check a directory file")
     p.add_argument("file", help="directory YAML file")

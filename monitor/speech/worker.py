@@ -59,6 +59,8 @@ def run_check(job: dict, expected: Optional[dict], rules: list[str], head_second
                            "similarity": i.similarity, "confidence": i.confidence} for i in v.items],
                 "words": [[w.text, round(w.conf, 3), round(w.start, 2), round(w.end, 2)] for w in result.words],
             }
+            if retain:
+                evidence["recording"] = audio_path   # a reviewer can listen to it
             out[rule] = _plain(rule, RESULT_OF[v.result], evidence, f"{v.result}: {v.reason}")
         return out
     finally:

@@ -1,0 +1,36 @@
+"""``telmon review``: unclear greeting checks wait for a person, who decides with the evidence in view."""
+from __future__ import annotations
+
+from conftest import TRACES
+from test_cli import telmon
+
+from monitor.core.rules import Verdict
+from monitor.storage.store import Store
+
+EVIDENCE = {"confidence": 0.0, "sample_rate": 8000, "engine": "vosk/test", "seconds": 5.0, "speech": True,
+            "gate": "speech", "items": [{"item": "department", "result": "unclear", "expected": "교류협력팀",
+                                         "heard": "교류 협력", "similarity": 0.8, "confidence": 0.7}],
+            "words": [["안녕하세요", 0.98, 0.1, 0.9], ["교류", 0.7, 1.0, 1.4]]}
+
+
+def test_list_show_and_decide(tmp_path):
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    telmon("replay", "--database-url", db, str(TRACES / "a_inbound_1ring.ami"), str(TRACES / "g_hold.ami"))
+    store = Store.open(db)
+    store.set_verdict("1795574606.0", Verdict("R3", "unclear", EVIDENCE, "unclear: department, name: unclear"))
+    assert telmon("review", "--database-url", db).stdout.count("R3") == 1
+    shown = telmon("review", "1795574606.0", "R3", "--database-url", db).stdout
+    assert "안녕하세요(0.98@0.1s)" in shown and "8000 Hz" in shown and "교류협력팀" in shown
+    assert "010-****-5678" in shown and "01012345678" not in shown
+    done = telmon("review", "1795574606.0", "R3", "--confirm", "--by", "김감사", "--note", "no name",
+                  "--database-url", db).stdout
+    assert "reviewed by 김감사" in done
+    (call,) = [c for c in store.load_calls() if c.record.linkedid == "1795574606.0"]
+    v = call.verdicts["R3"]
+    assert v.result == "fail" and v.value["review"]["by"] == "김감사" and v.value["review"]["decision"] == "confirmed"
+    assert v.value["original"]["result"] == "unclear" and v.value["words"] == EVIDENCE["words"]
+    assert "nothing waits" in telmon("review", "--database-url", db).stdout
+    again = telmon("review", "1795574606.0", "R3", "--reject", "--database-url", db, check=False)
+    assert again.returncode == 2 and "not unclear" in again.stderr
+    missing = telmon("review", "nope", "R3", "--database-url", db, check=False)
+    assert missing.returncode == 2
