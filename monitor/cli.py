@@ -32,6 +32,7 @@ from .render import print_json, print_table, verdict_line
 from .live.fastagi import AgiServer, AnsweredHandler
 from .live.runner import LiveMonitor, install_stop_signals
 from .live.simulator import SimOptions, SimulatedPbx, load_events
+from .metrics import Metrics, start_metrics_server
 from .replay import Collector, StoreSink, pending_verdicts, replay_files
 from .storage.store import StorageError, Store
 
@@ -157,7 +158,13 @@ async def _demo(settings: Settings, directory: Directory, store: Store, traces: 
         on_settle=lambda linkedid, v: print(f"    {linkedid}: {v.rule} {v.result} ({v.detail})", flush=True))
     with tempfile.TemporaryDirectory(prefix="telmon-demo-spool-") as spool:
         demo_settings = dataclasses.replace(settings, ami=ami, agi=dataclasses.replace(settings.agi, spool_dir=spool))
-        monitor = LiveMonitor(demo_settings, directory, store, [printer])
+        metrics = Metrics.from_settings(settings, directory)
+        monitor = LiveMonitor(demo_settings, directory, store, [printer], metrics=metrics)
+        try:
+            url = start_metrics_server(metrics, settings.metrics.host, settings.metrics.port).url
+            print(f"telmon demo: Prometheus metrics on {url}", flush=True)
+        except OSError as exc:   # e.g. telmon run already serves that port: the demo goes on without
+            print(f"telmon demo: no metrics endpoint: {exc}", flush=True)
         _spool_demo_greeting(Path(spool), traces)
         speech = _speech_worker(demo_settings, directory, monitor)
         task = asyncio.create_task(monitor.run())
@@ -190,7 +197,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = Store.open(settings.database_url)
     printer = Collector(on_finish=lambda f: log.info(
         "%s", verdict_line(f.record, f.verdicts, settings.cadence_obj, f.department)))
-    monitor = LiveMonitor(settings, directory, store, [printer])
+    metrics = Metrics.from_settings(settings, directory)
+    monitor = LiveMonitor(settings, directory, store, [printer], metrics=metrics)
+    try:
+        log.info("Prometheus metrics on %s",
+                 start_metrics_server(metrics, settings.metrics.host, settings.metrics.port).url)
+    except OSError as exc:
+        print(f"telmon run: cannot serve metrics on {settings.metrics.host}:{settings.metrics.port}: {exc}",
+              file=sys.stderr)
+        return 2
     agi = None
     if settings.agi.port:
         try:

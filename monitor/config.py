@@ -71,11 +71,12 @@ class TrackerSettings:
 
 
 @dataclass(frozen=True)
-class ListenSettings:
-    """An address telmon listens on."""
+class MetricsSettings:
+    """The Prometheus endpoint (``/metrics``) the supervisors' Grafana reads."""
 
-    host: str = "127.0.0.1"
-    port: int = 0
+    host: str = "127.0.0.1"     # loopback: Prometheus scrapes from the same host (or a proxy)
+    port: int = 9108            # 0: any free port (logged)
+    person_labels: bool = True  # verdicts labelled by the answering person's name; off: department only
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class Settings:
     cadence: CadenceSettings = CadenceSettings()
     thresholds: ThresholdSettings = ThresholdSettings()
     tracker: TrackerSettings = TrackerSettings()
-    metrics: ListenSettings = ListenSettings(port=9108)
+    metrics: MetricsSettings = MetricsSettings()
     agi: AgiSettings = AgiSettings()
     speech: SpeechSettings = SpeechSettings()
 
@@ -159,6 +160,7 @@ ENV = {
     "TELMON_MAX_WAIT_SECONDS": "thresholds.max_wait_seconds",
     "TELMON_CALLBACK_WINDOW_HOURS": "thresholds.callback_window_hours", "TELMON_TRUNKS": "tracker.trunks",
     "TELMON_STALE_CALL_SECONDS": "tracker.stale_call_seconds", "TELMON_METRICS_PORT": "metrics.port",
+    "TELMON_METRICS_HOST": "metrics.host", "TELMON_METRICS_PERSON_LABELS": "metrics.person_labels",
     "TELMON_AGI_HOST": "agi.host", "TELMON_AGI_PORT": "agi.port", "TELMON_SPOOL_DIR": "agi.spool_dir",
     "TELMON_MODEL_PATH": "speech.model_path", "TELMON_SPEECH": "speech.enabled",
 }

@@ -179,7 +179,7 @@ def test_telmon_run_end_to_end_with_sigterm(tmp_path):
     try:
         assert "AMI on 127.0.0.1" in sim.stdout.readline()
         run_env = dict(env, TELMON_AMI_PORT=str(ami_port), TELMON_AMI_SECRET="pa55-word",
-                       TELMON_DATABASE_URL=db, TELMON_SPOOL_DIR=str(tmp_path / "spool"))
+                       TELMON_DATABASE_URL=db, TELMON_SPOOL_DIR=str(tmp_path / "spool"), TELMON_METRICS_PORT="0")
         run = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--agi-port", str(agi_port)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=run_env)
         store = None
@@ -195,6 +195,7 @@ def test_telmon_run_end_to_end_with_sigterm(tmp_path):
         assert run.returncode == 0, err
         assert store is not None and store.count_calls() == 10
         assert "pa55-word" not in err and "FastAGI on 127.0.0.1" in err and "AMI connected" in err
+        assert "Prometheus metrics on http://127.0.0.1:" in err
     finally:
         sim.terminate()
         sim.communicate(timeout=10)

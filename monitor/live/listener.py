@@ -25,6 +25,9 @@ from .ami_client import AmiError, AmiSession, LoginFailed
 log = logging.getLogger(__name__)
 
 LIST_EVENTS = frozenset({"CoreShowChannel", "CoreShowChannelsComplete", "FullyBooted"})
+# A quiet PBX sends no events for hours; a Ping answered proves the link is alive, so
+# "no AMI message for minutes" (telmon_ami_last_event_age_seconds) means a dead link.
+PING_SECONDS = 30.0
 
 
 @dataclass
@@ -97,6 +100,7 @@ class Listener:
         self.state.note(f"connected to {self.ami.host}:{self.ami.port} ({session.banner})")
         log.info("AMI connected to %s:%d as %s", self.ami.host, self.ami.port, self.ami.username)
         stopper = asyncio.create_task(stop.wait())
+        keepalive = asyncio.create_task(_keepalive(session))
         try:
             # Always ask which channels exist: after a reconnect to settle the calls across
             # the gap, on the first connect to adopt calls already in progress.
@@ -116,6 +120,7 @@ class Listener:
                     self._feed(msg)
         finally:
             stopper.cancel()
+            keepalive.cancel()
             session.close()
 
     def _feed(self, msg: Message) -> None:
@@ -148,6 +153,16 @@ class Listener:
         self.state.reconciled_incomplete += len(done)
         log.info("reconciled after reconnect: %d channels up, %d calls ended during the gap",
                  len(active), len(done))
+
+
+async def _keepalive(session: AmiSession) -> None:
+    """Ping Asterisk every PING_SECONDS; the answers arrive (and are ignored) with the events."""
+    while True:
+        await asyncio.sleep(PING_SECONDS)
+        try:
+            await session.send("Ping")
+        except (ConnectionError, OSError):
+            return   # the session loop notices the closed connection itself
 
 
 async def _until(messages, stopper: asyncio.Task):

@@ -104,7 +104,7 @@ async def shutdown(pipeline: Pipeline, writer: ThreadedSink, speech: Any = None)
 class LiveMonitor:
     """One running monitor: AMI listener, pipeline, database writer (and FastAGI, when given)."""
 
-    def __init__(self, settings, directory, store, extra_sinks: Optional[list] = None) -> None:
+    def __init__(self, settings, directory, store, extra_sinks: Optional[list] = None, metrics=None) -> None:
         from ..core.tracker import TrackerOptions
         from .listener import Listener
 
@@ -116,6 +116,9 @@ class LiveMonitor:
         self.pipeline.restore_pending(store.pending_callbacks())
         self.listener = Listener(settings.ami, self.pipeline)
         self.speech = None   # the SpeechWorker, when telmon run starts one (its backlog is a metric)
+        if metrics is not None:   # monitor.metrics.Metrics: counts calls as they end, reads live state per scrape
+            self.pipeline.sinks.append(metrics)
+            metrics.watch(self.pipeline, self.listener.state, lambda: self.speech.backlog if self.speech else 0)
         self.stop = asyncio.Event()
 
     async def run(self) -> int:

@@ -1,0 +1,200 @@
+"""Prometheus metrics for the supervisors' Grafana: what happened (counters, histograms) and what is happening.
+
+:class:`Metrics` owns a private :class:`~prometheus_client.CollectorRegistry` and
+is a pipeline sink: every finished call and every verdict settled later (R8,
+speech) updates its counters and histograms. The live view (phones ringing,
+callers waiting, the AMI link) is computed at scrape time from the tracker's
+state by :class:`~monitor.metrics_live.LiveCollector`, registered by
+:meth:`Metrics.watch`. :func:`start_metrics_server` serves ``/metrics``.
+
+Labels are bounded by construction: ``department`` and ``person`` only ever take
+values from the directory (or ``unknown``), the rest come from fixed sets in the
+code. A caller's number, a uniqueid or anything else a caller controls never
+becomes a label (the charter withholds personal data).
+
+Every label combination the dashboards and alerts read is created at zero when
+telmon starts: ``increase()`` cannot see a series' first increment, so a counter
+that appears already at 1 would hide the first call of the day.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info, disable_created_metrics
+from prometheus_client.exposition import start_http_server
+
+from . import __version__
+from .core.cadence import Cadence
+from .core.record import OUTBOUND, OUTCOMES, CallRecord
+from .core.rules import FAIL, PASS, Thresholds, Verdict
+from .directory import Directory
+from .metrics_live import UNKNOWN, LiveCollector
+from .pipeline import Finished, Pipeline
+
+DIRECTIONS = ("inbound", "outbound", "internal")
+RULES = ("R1", "R2", "R3", "R4", "R5", "R7", "R8")   # the rules telmon judges (R6 off, R9/R10 monthly)
+WAIT_KINDS = ("ringing", "queue", "hold", "transfer")
+RING_CYCLES = 10          # ring-second buckets: the end of ring 1 .. ring 10
+WAIT_BOUNDS = (10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0)
+REMEMBERED_CALLS = 50_000  # labels kept for verdicts settled later (R8: a day of calls, with room)
+
+
+def ring_buckets(cadence: Cadence) -> list[float]:
+    """Histogram bounds for ringing seconds: the end of each ring, then a few long ones.
+
+    ``le = cycle * k`` counts the phones answered (or stopped) within ``k`` rings, so
+    the R1 line (``max_rings``) is always a bucket bound, whatever the cadence.
+    """
+    bounds = [round(cadence.cycle * k, 6) for k in range(1, RING_CYCLES + 1)]
+    return bounds + [b for b in (60.0, 120.0) if b > bounds[-1]]
+
+
+def wait_buckets(thresholds: Thresholds) -> list[float]:
+    """Histogram bounds for wait seconds, always including the R4 limit."""
+    return sorted(set(WAIT_BOUNDS) | {float(thresholds.max_wait_seconds)})
+
+
+class Metrics:
+    """telmon's metrics: a pipeline sink plus, once :meth:`watch` is called, the live gauges."""
+
+    def __init__(self, directory: Directory, cadence: Cadence, thresholds: Thresholds,
+                 person_labels: bool = True, registry: Optional[CollectorRegistry] = None) -> None:
+        # ``*_created`` series would double the (pre-initialised) series count and no panel reads them.
+        disable_created_metrics()
+        self.directory = directory
+        self.person_labels = person_labels
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.live: Optional[LiveCollector] = None
+        self._labels: OrderedDict[str, tuple[str, str]] = OrderedDict()   # linkedid -> (department, person)
+        self._lock = threading.Lock()
+        r = self.registry
+        Info("telmon_build", "telmon version.", registry=r).info({"version": __version__})
+        self.calls = Counter("telmon_calls", "Finished calls by direction, outcome and owning department.",
+                             ["direction", "outcome", "department"], registry=r)
+        verdict_labels = ["rule", "result", "department"] + (["person"] if person_labels else [])
+        self.verdicts = Counter("telmon_rule_verdicts", "Rule verdicts (R1 ring, R4 wait, R5 transfer, R8 callback, "
+                                "R2/R3/R7 speech) by result; R8 counts 'pending' when a call is missed, then "
+                                "'pass' or 'fail' when it settles.", verdict_labels, registry=r)
+        self.ring = Histogram("telmon_ring_seconds", "Seconds an office phone rang for a caller, per phone offered "
+                              "(answered=yes: until it was picked up); bucket bounds are ring boundaries.",
+                              ["department", "answered"], buckets=ring_buckets(cadence), registry=r)
+        self.wait = Histogram("telmon_wait_seconds", "The longest single wait of each call (the R4 measure) by "
+                              "what the caller was waiting on.", ["department", "kind"],
+                              buckets=wait_buckets(thresholds), registry=r)
+        self._zero_series()
+
+    @classmethod
+    def from_settings(cls, settings, directory: Directory) -> "Metrics":
+        """The metrics of ``telmon run`` and the demo, as configured (``[metrics]``, cadence, thresholds)."""
+        return cls(directory, settings.cadence_obj, settings.thresholds_obj, settings.metrics.person_labels)
+
+    @property
+    def departments(self) -> list[str]:
+        """Every department label value: the directory's departments, then ``unknown``."""
+        return [d.name for d in self.directory.departments] + [UNKNOWN]
+
+    def _people(self, department: str) -> list[str]:
+        names = [p.name for p in self.directory.people_in(department)] if department != UNKNOWN else []
+        return list(dict.fromkeys(names)) + [UNKNOWN]
+
+    def _zero_series(self) -> None:
+        for dept in self.departments:
+            for direction in DIRECTIONS:
+                for outcome in OUTCOMES:
+                    self.calls.labels(direction, outcome, dept)
+            for answered in ("yes", "no"):
+                self.ring.labels(dept, answered)
+            for kind in WAIT_KINDS:
+                self.wait.labels(dept, kind)
+            people = self._people(dept) if self.person_labels else [None]
+            for rule in RULES:
+                for result in (PASS, FAIL):
+                    for person in people:
+                        self._verdict(rule, result, dept, person)
+
+    def _verdict(self, rule: str, result: str, department: str, person: Optional[str]):
+        if self.person_labels:
+            return self.verdicts.labels(rule, result, department, person or UNKNOWN)
+        return self.verdicts.labels(rule, result, department)
+
+    def person_of(self, record: CallRecord) -> str:
+        """The directory name of whoever served the call: who answered, or who called out."""
+        ext = record.caller if record.direction == OUTBOUND else record.answered_by
+        person = self.directory.person(ext) if ext else None
+        return person.name if person is not None else UNKNOWN
+
+    # -- the Sink protocol ------------------------------------------------------------
+    def call_finished(self, finished: Finished) -> None:
+        """Count the call, its verdicts, its phones' ringing and its longest wait."""
+        rec = finished.record
+        dept = finished.department or UNKNOWN
+        person = self.person_of(rec)
+        with self._lock:
+            self._labels[rec.linkedid] = (dept, person)
+            while len(self._labels) > REMEMBERED_CALLS:
+                self._labels.popitem(last=False)
+        self.calls.labels(rec.direction, rec.outcome, dept).inc()
+        for verdict in finished.verdicts.values():
+            self._verdict(verdict.rule, verdict.result, dept, person).inc()
+        if rec.outcome == "incomplete":
+            return   # its events are not all known: no measurement from it (as no verdict)
+        for offer in rec.offers:
+            if not offer.to_trunk and offer.ring_start is not None:
+                self.ring.labels(dept, "yes" if offer.answered else "no").observe(offer.ring_seconds)
+        # The R4 measure: outbound calls' ringing is the customer's phone, not a wait.
+        stretches = [w for w in rec.waits if not (rec.direction == OUTBOUND and w.kind == "ringing")]
+        if stretches:
+            longest = max(stretches, key=lambda w: w.seconds)
+            self.wait.labels(dept, longest.kind if longest.kind in WAIT_KINDS else "ringing").observe(longest.seconds)
+
+    def verdict_settled(self, linkedid: str, verdict: Verdict) -> None:
+        """Count a verdict decided after its call ended, under that call's department and person."""
+        with self._lock:
+            dept, person = self._labels.get(linkedid, (UNKNOWN, UNKNOWN))
+        self._verdict(verdict.rule, verdict.result, dept, person).inc()
+
+    # -- the live view ----------------------------------------------------------------
+    def watch(self, pipeline: Pipeline, state=None, speech_backlog: Optional[Callable[[], Optional[int]]] = None,
+              wall: Optional[Callable[[], float]] = None) -> LiveCollector:
+        """Export the live gauges of ``pipeline`` (and the AMI link ``state``, the speech backlog) at each scrape."""
+        with self._lock:
+            for missed in pipeline.book.pending.values():   # restored from the database after a restart
+                self._labels.setdefault(missed.linkedid, (missed.department or UNKNOWN, UNKNOWN))
+        kwargs = {"wall": wall} if wall is not None else {}
+        self.live = LiveCollector(pipeline.tracker, self.directory.department_of, self.departments,
+                                  pipeline.book, state, speech_backlog, **kwargs)
+        self.registry.register(self.live)
+        return self.live
+
+
+@dataclass
+class MetricsEndpoint:
+    """A running ``/metrics`` HTTP server."""
+
+    host: str
+    port: int
+    _server: object
+
+    @property
+    def url(self) -> str:
+        """Where Prometheus scrapes."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/metrics"
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()        # type: ignore[attr-defined]
+        self._server.server_close()    # type: ignore[attr-defined]
+
+
+def start_metrics_server(metrics: Metrics, host: str, port: int) -> MetricsEndpoint:
+    """Serve ``metrics`` on ``http://host:port/metrics`` in a daemon thread (port 0: a free one).
+
+    The address is always passed on: prometheus_client's own default is every
+    interface, and the call records are nobody else's business.
+    """
+    server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+    return MetricsEndpoint(host, server.server_port, server)
