@@ -20,6 +20,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	scripts/install-system-deps.sh sox:sox
+	scripts/install-system-deps.sh prometheus:prometheus promtool:prometheus
 	$(BIN)/python -m pytest -q
 
 clean:
