@@ -115,7 +115,7 @@ class Metrics:
                     for person in people:
                         self._verdict(rule, result, dept, person)
 
-    def _verdict(self, rule: str, result: str, department: str, person: Optional[str]):
+    def _verdict(self, rule: str, result: str, department: str, person: Optional[str]) -> Counter:
         if self.person_labels:
             return self.verdicts.labels(rule, result, department, person or UNKNOWN)
         return self.verdicts.labels(rule, result, department)
