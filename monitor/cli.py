@@ -217,7 +217,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 2
         log.info("FastAGI on %s:%d, greetings spooled in %s", settings.agi.host, agi.port, settings.agi.spool_dir)
 
-    speech = _speech_worker(settings, directory, monitor)
+    _speech_worker(settings, directory, monitor)   # a pipeline sink; LiveMonitor.run closes it
 
     async def main() -> int:
         install_stop_signals(asyncio.get_running_loop(), monitor.stop)
