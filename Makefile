@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean bench
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ test: $(STAMP)
 	scripts/install-system-deps.sh sox:sox
 	scripts/install-system-deps.sh prometheus:prometheus promtool:prometheus
 	$(BIN)/python -m pytest -q
+
+# Benchmarks are run by hand; figures go to docs/BENCHMARKS.md.
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py --events 1000000
+	$(BIN)/python bench/latency.py --speed 5
+	$(BIN)/python bench/greeting_eval.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
