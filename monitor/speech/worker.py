@@ -114,9 +114,11 @@ class SpeechWorker:
     def call_finished(self, finished: Finished) -> None:
         """Queue the greeting check of a finished call (never blocks)."""
         rules = rules_for(finished)
+        if not rules:
+            return   # most calls: no spool lookup on the event loop at all
         rec = finished.record
         job = self._job_for(rec.linkedid, rec.caller if rec.direction == OUTBOUND else rec.answered_by)
-        if not rules or job is None:
+        if job is None:
             return
         with self._lock:
             if self._backlog >= self.max_backlog:
