@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, delete, event, func, select
+from sqlalchemy import create_engine, delete, event, func, insert, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
@@ -24,7 +24,7 @@ from ..core.callback import MissedCall
 from ..core.record import CallRecord
 from ..core.rules import PENDING, Verdict
 from .convert import record_from_row, row_from_record
-from .models import CallRow, VerdictRow
+from .models import CallRow, HoldRow, OfferRow, TransferRow, VerdictRow, WaitRow
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -92,20 +92,32 @@ class Store:
         return self.save_calls([(record, verdicts, department)]) == 1
 
     def save_calls(self, batch: Iterable[tuple[CallRecord, Mapping[str, Verdict], Optional[str]]]) -> int:
-        """Store many calls in one transaction; returns how many were new."""
+        """Store many calls in one transaction; returns how many were new.
+
+        Rows are written with Core multi-row inserts (one statement per table per
+        batch) rather than ORM unit-of-work flushes: a backfill writes millions of
+        calls, and the ORM path cost ~1.5 ms per call (docs/BENCHMARKS.md).
+        """
         rows = {r.linkedid: row_from_record(r, v, d) for r, v, d in batch}
         if not rows:
             return 0
-        with Session(self.engine) as session, session.begin():
-            existing = set(session.scalars(select(CallRow.id).where(CallRow.linkedid.in_(list(rows)))))
+        calls = CallRow.__table__
+        with self.engine.begin() as conn:
+            existing = list(conn.scalars(select(calls.c.id).where(calls.c.linkedid.in_(list(rows)))))
             if existing:
                 # Children go with their call (ON DELETE CASCADE); delete them explicitly
                 # too, because SQLite only cascades with foreign_keys=ON.
-                for table in (CallRow.offers, CallRow.transfers, CallRow.holds, CallRow.waits, CallRow.verdicts):
-                    child = table.property.mapper.class_
-                    session.execute(delete(child).where(child.call_id.in_(existing)))
-                session.execute(delete(CallRow).where(CallRow.id.in_(existing)))
-            session.add_all(rows.values())
+                for child in _CHILDREN:
+                    conn.execute(delete(child.__table__).where(child.__table__.c.call_id.in_(existing)))
+                conn.execute(delete(calls).where(calls.c.id.in_(existing)))
+            ordered = list(rows.values())
+            result = conn.execute(insert(calls).returning(calls.c.id, sort_by_parameter_order=True),
+                                  [_values(row) for row in ordered])
+            ids = [r.id for r in result]
+            for child, attr in zip(_CHILDREN, _CHILD_ATTRS):
+                params = [dict(_values(c), call_id=cid) for cid, row in zip(ids, ordered) for c in getattr(row, attr)]
+                if params:
+                    conn.execute(insert(child.__table__), params)
         return len(rows) - len(existing)
 
     def set_verdict(self, linkedid: str, verdict: Verdict) -> bool:
@@ -152,6 +164,15 @@ class Store:
     def close(self) -> None:
         """Release the connections."""
         self.engine.dispose()
+
+
+_CHILDREN = (OfferRow, TransferRow, HoldRow, WaitRow, VerdictRow)
+_CHILD_ATTRS = ("offers", "transfers", "holds", "waits", "verdicts")
+
+
+def _values(row: Any) -> dict[str, Any]:
+    """A mapped object's column values, without the keys the database assigns."""
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key not in ("id", "call_id")}
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
