@@ -37,8 +37,19 @@ def row_from_record(record: CallRecord, verdicts: Mapping[str, Verdict], departm
 
 
 def _index(offers: list[Offer], target: Optional[Offer]) -> Optional[int]:
+    """Position of a transfer's target among the call's offers.
+
+    The tracker hands out the very offer object, so identity is tried first (two
+    offers can be equal field by field); equality is the fallback for records built
+    elsewhere, so a target is never dropped silently.
+    """
+    if target is None:
+        return None
     for i, offer in enumerate(offers):
         if offer is target:
+            return i
+    for i, offer in enumerate(offers):
+        if offer == target:
             return i
     return None
 

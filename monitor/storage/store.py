@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, delete, event, func, insert, select
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from ..core.callback import MissedCall
@@ -65,7 +65,10 @@ class Store:
         except ArgumentError:
             raise StorageError(f"not a database URL: {shown}") from None
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot create the directory of database {shown}: {exc.strerror or exc}") from None
         try:
             engine = create_engine(url, **engine_kwargs)
         except (ArgumentError, ImportError, SQLAlchemyError) as exc:
@@ -75,7 +78,11 @@ class Store:
         store = cls(engine)
         try:
             store.migrate()
-        except OperationalError as exc:
+        except DBAPIError as exc:
+            # Not only OperationalError (unreachable server, unknown database): a SQLite
+            # file that is not a database raises DatabaseError, a role without CREATE
+            # rights ProgrammingError. All of them mean "this URL cannot be used".
+            engine.dispose()
             raise StorageError(f"cannot open database {shown}: {_reason(exc, parsed.password)}") from None
         return store
 
@@ -153,11 +160,20 @@ class Store:
         with Session(self.engine) as session:
             return int(session.scalar(select(func.count(CallRow.id))) or 0)
 
-    def pending_callbacks(self) -> list[MissedCall]:
-        """Missed calls whose R8 is still pending: what a restart resumes judging."""
+    def pending_callbacks(self, now: Optional[float] = None) -> list[MissedCall]:
+        """Missed calls whose R8 is still pending, oldest first: what a restart resumes judging.
+
+        With ``now`` (epoch seconds), only calls missed at or before ``now``: a replay of an
+        older stream must not pick up calls that, in its timeline, have not happened yet.
+        Calls whose window has already closed are included; the callback book fails them
+        on its next ``expire``.
+        """
         query = (select(CallRow.linkedid, CallRow.caller, CallRow.department, CallRow.ended_at)
                  .join(VerdictRow, VerdictRow.call_id == CallRow.id)
-                 .where(VerdictRow.rule == "R8", VerdictRow.result == PENDING))
+                 .where(VerdictRow.rule == "R8", VerdictRow.result == PENDING)
+                 .order_by(CallRow.ended_at, CallRow.id))
+        if now is not None:
+            query = query.where(CallRow.ended_at <= now)
         with Session(self.engine) as session:
             return [MissedCall(l, c, d, e) for l, c, d, e in session.execute(query)]
 
@@ -176,13 +192,15 @@ def _values(row: Any) -> dict[str, Any]:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """Per-connection SQLite settings (they are not stored in the file, except WAL)."""
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")   # readers (telmon calls, reports) don't block the monitor
     cur.close()
 
 
-def _reason(exc: OperationalError, password: Optional[str]) -> str:
+def _reason(exc: DBAPIError, password: Optional[str]) -> str:
+    """The driver's first line of complaint, with the password blanked should it echo it."""
     text = str(exc.orig) if exc.orig is not None else str(exc)
     line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return line.replace(password, "***") if password else line
