@@ -309,6 +309,13 @@ def cmd_review(args: argparse.Namespace) -> int:
     return review.run(args, Store.open(settings.database_url))
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The monthly compliance report (see monitor/report/)."""
+    from .report import command
+    settings, directory = _setup(args)
+    return command.run(args, settings, directory)
+
+
 def cmd_directory(args: argparse.Namespace) -> int:
     """Check a directory file and summarise it."""
     directory = load_directory(args.file)
@@ -370,6 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = review.add_parser(sub)
     add_common_flags(p)
     p.set_defaults(func=cmd_review)
+
+    from .report import command as report_command
+    p = report_command.add_parser(sub)
+    add_common_flags(p)
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("directory", help="check a directory file")
     p.add_argument("file", help="directory YAML file")

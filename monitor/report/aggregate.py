@@ -1,0 +1,301 @@
+"""Folding stored calls into the month's per-department and per-person figures.
+
+Pure: no I/O. :meth:`MonthReport.add` takes one :class:`StoredCall` at a time and
+updates fixed-size tallies, so a month of a million calls needs the memory of its
+departments x people, not of its calls. The only lists kept are each person's
+first ``keep_violations`` violations (for the printed R9 list; the complete list
+is streamed to the violations sheet by the writers).
+
+Definitions (also printed in every report and in docs/REPORT.md):
+
+* **confirmed violation**: a ``fail`` verdict of R1, R2, R3, R4, R5, R7 or R8. A speech
+  verdict (R2/R3/R7) that was ``unclear`` counts only after a reviewer confirmed it
+  (``telmon review LINKEDID RULE --confirm`` turns it into ``fail``); undecided
+  ``unclear`` verdicts, ``pending`` R8 and ``n/a`` never count.
+* **SL** = calls answered at or before ring 2 / calls answered (inbound and internal
+  calls answered by an office phone). **SL2** = the same / (answered + abandoned).
+* **R10 score** = 100 x passes / (passes + confirmed violations), over all judged
+  verdicts of R1, R2, R3, R4, R5, R7 and R8 of the group's calls (each verdict weighs
+  the same, so busier people and departments weigh more). No judged verdict: no score.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..core.cadence import Cadence
+from ..core.record import OUTBOUND
+from ..core.rules import Thresholds, Verdict
+from ..directory import Directory
+from ..storage.store import StoredCall
+from .period import Month
+
+RULES = ("R1", "R2", "R3", "R4", "R5", "R7", "R8")
+SPEECH_RULES = ("R2", "R3", "R7")
+SCORE_GOAL = 90.0
+RING_BUCKETS = (1, 2, 3, 4, 5, 6)   # 6 means "6 or more"
+NO_DEPARTMENT = "(no department)"
+UNKNOWN = "unknown"
+
+
+@dataclass
+class RuleTally:
+    """How one rule's verdicts came out over a group of calls."""
+
+    passed: int = 0
+    failed: int = 0
+    na: int = 0
+    pending: int = 0
+    unclear: int = 0
+    reviewed: int = 0     # speech verdicts a reviewer decided (confirmed or rejected)
+
+    @property
+    def judged(self) -> int:
+        """Verdicts that count: pass or (confirmed) fail."""
+        return self.passed + self.failed
+
+    @property
+    def rate(self) -> Optional[float]:
+        """Pass rate 0..1, None when nothing was judged."""
+        return self.passed / self.judged if self.judged else None
+
+
+@dataclass
+class Stats:
+    """The month's figures for one department, one person, one day or everything."""
+
+    calls: int = 0
+    offered: int = 0        # inbound + internal calls (not outbound)
+    answered: int = 0
+    abandoned: int = 0
+    busy: int = 0
+    no_answer: int = 0      # no answer, rejected, failed
+    outbound: int = 0
+    incomplete: int = 0
+    rules: dict[str, RuleTally] = field(default_factory=lambda: {r: RuleTally() for r in RULES})
+    rings: Counter = field(default_factory=Counter)   # R1 rings (worst offer) of judged calls
+    sl_answered: int = 0    # offered calls answered by an office phone
+    sl_fast: int = 0        # ... of which at ring <= max_rings
+    longest_wait: float = 0.0
+    waits_over: int = 0     # R4 failures
+    transfers: int = 0
+    transfers_lost: int = 0
+    bounced: int = 0        # calls transferred more than the allowed number of times
+    r8_late: int = 0        # called back, but after the window
+    r8_never: int = 0       # window closed without a callback
+
+    @property
+    def violations(self) -> int:
+        """Confirmed violations (fail verdicts) of the per-call rules."""
+        return sum(t.failed for t in self.rules.values())
+
+    @property
+    def sl(self) -> Optional[float]:
+        """Service level: answered before the 3rd ring / answered."""
+        return self.sl_fast / self.sl_answered if self.sl_answered else None
+
+    @property
+    def sl2(self) -> Optional[float]:
+        """Service level counting abandoned calls: answered before the 3rd ring / (answered + abandoned)."""
+        denom = self.sl_answered + self.abandoned
+        return self.sl_fast / denom if denom else None
+
+    @property
+    def score(self) -> Optional[float]:
+        """R10: 100 x passes / judged verdicts of the scored rules, rounded to 0.1."""
+        passed = sum(t.passed for t in self.rules.values())
+        judged = sum(t.judged for t in self.rules.values())
+        return round(100.0 * passed / judged, 1) if judged else None
+
+    def ring_bucket(self, n: int) -> int:
+        """Judged calls whose R1 ring count is ``n`` (the last bucket: n or more)."""
+        if n == RING_BUCKETS[-1]:
+            return sum(c for r, c in self.rings.items() if r >= n)
+        return self.rings.get(n, 0)
+
+
+@dataclass(frozen=True)
+class PersonKey:
+    """A person as the report lists them: department, extension and name ('unknown': no one answered)."""
+
+    department: str
+    extension: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One confirmed violation, as the R9 training list shows it."""
+
+    when: dt.datetime
+    linkedid: str
+    rule: str
+    value: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """What the report derived from one call (handed to call-level writers)."""
+
+    department: str
+    person: PersonKey
+    when: dt.datetime
+    rings: Optional[int]
+    longest_wait: Optional[float]
+    violations: tuple[Violation, ...]
+
+
+def is_reviewed(verdict: Verdict) -> bool:
+    """True when a reviewer decided this speech verdict (``telmon review``)."""
+    return isinstance(verdict.value, dict) and isinstance(verdict.value.get("review"), dict)
+
+
+def value_text(verdict: Verdict) -> str:
+    """The measured value as a short text (rings, seconds, count, delay; evidence dicts summarised)."""
+    v = verdict.value
+    if isinstance(v, dict):
+        conf = v.get("confidence")
+        return f"confidence {conf}" if conf is not None else ""
+    if v is None:
+        return ""
+    unit = {"R1": " rings", "R4": " s", "R5": " transfers", "R8": " s delay"}.get(verdict.rule, "")
+    return f"{v}{unit}"
+
+
+def evidence_text(verdict: Verdict) -> str:
+    """Why the verdict came out so: its detail, plus for speech the words heard and any review."""
+    parts = [verdict.detail] if verdict.detail else []
+    v = verdict.value
+    if isinstance(v, dict):
+        words = v.get("words") or (v.get("original") or {}).get("value", {}) or {}
+        if isinstance(words, dict):
+            words = words.get("words", [])
+        heard = " ".join(str(w[0]) for w in words if isinstance(w, (list, tuple)) and w)
+        if heard:
+            parts.append(f"heard: {heard}")
+        review = v.get("review")
+        if isinstance(review, dict) and not verdict.detail.startswith("reviewed"):
+            parts.append(f"reviewed: {review.get('decision')} by {review.get('by')} {review.get('note') or ''}".strip())
+    return "; ".join(parts)
+
+
+class MonthReport:
+    """The accumulators of one month's report."""
+
+    def __init__(self, month: Month, directory: Directory, cadence: Cadence, limits: Thresholds,
+                 departments: Optional[list[str]] = None, keep_violations: int = 20) -> None:
+        self.month, self.directory, self.cadence, self.limits = month, directory, cadence, limits
+        self.keep_violations = keep_violations
+        self.total = Stats()
+        # Every department is listed, even one without calls: "no calls" is a finding too.
+        names = list(departments) if departments else [d.name for d in directory.departments]
+        self.departments: dict[str, Stats] = {n: Stats() for n in names}
+        self.people: dict[PersonKey, Stats] = {}
+        self.daily: dict[dt.date, Stats] = {d: Stats() for d in month.days()}
+        self.kept: dict[PersonKey, list[Violation]] = {}
+
+    def person_of(self, call: StoredCall, department: str) -> PersonKey:
+        """Who answered for the department: the answering extension (the caller on outbound calls)."""
+        rec = call.record
+        ext = rec.caller if rec.direction == OUTBOUND else rec.answered_by
+        person = self.directory.person(ext) if ext else None
+        if person is None:
+            return PersonKey(department, ext if ext and self.directory.department_of(ext) else "", UNKNOWN)
+        return PersonKey(department, person.extension, person.name)
+
+    def add(self, call: StoredCall) -> CallFacts:
+        """Fold one call into every tally it belongs to; returns what was derived from it."""
+        rec = call.record
+        department = call.department or NO_DEPARTMENT
+        person = self.person_of(call, department)
+        when = self.month.local(rec.start)
+        violations = tuple(Violation(when, rec.linkedid, r, value_text(v), evidence_text(v))
+                           for r, v in sorted(call.verdicts.items()) if r in RULES and v.result == "fail")
+        offer = rec.answered_offer
+        rings = self.cadence.rings(offer.ring_seconds) if offer is not None and not offer.to_trunk else None
+        longest = rec.longest_wait
+        facts = CallFacts(department, person, when, rings, longest.seconds if longest else None, violations)
+        groups = [self.total, self.departments.setdefault(department, Stats()),
+                  self.people.setdefault(person, Stats())]
+        day = self.daily.get(when.date())
+        if day is not None:
+            groups.append(day)
+        for stats in groups:
+            self._fold(stats, call, rings)
+        if violations and person.name != UNKNOWN:
+            kept = self.kept.setdefault(person, [])
+            kept.extend(violations[:max(0, self.keep_violations - len(kept))])
+        return facts
+
+    def _fold(self, s: Stats, call: StoredCall, rings: Optional[int]) -> None:
+        rec = call.record
+        s.calls += 1
+        if rec.outcome == "incomplete":
+            s.incomplete += 1
+        elif rec.direction == OUTBOUND:
+            s.outbound += 1
+        else:
+            s.offered += 1
+            if rec.outcome == "answered":
+                s.answered += 1
+                if rings is not None:
+                    s.sl_answered += 1
+                    s.sl_fast += rings <= self.limits.max_rings
+            elif rec.outcome == "abandoned":
+                s.abandoned += 1
+            elif rec.outcome == "busy":
+                s.busy += 1
+            else:
+                s.no_answer += 1
+        for rule, v in call.verdicts.items():
+            tally = s.rules.get(rule)
+            if tally is None:
+                continue
+            if v.result == "pass":
+                tally.passed += 1
+            elif v.result == "fail":
+                tally.failed += 1
+            elif v.result == "pending":
+                tally.pending += 1
+            elif v.result == "unclear":
+                tally.unclear += 1
+            else:
+                tally.na += 1
+            if rule in SPEECH_RULES and is_reviewed(v):
+                tally.reviewed += 1
+        r1 = call.verdicts.get("R1")
+        if r1 is not None and r1.result in ("pass", "fail") and isinstance(r1.value, int):
+            s.rings[r1.value] += 1
+        r4 = call.verdicts.get("R4")
+        if r4 is not None and r4.result in ("pass", "fail") and isinstance(r4.value, (int, float)):
+            s.longest_wait = max(s.longest_wait, float(r4.value))
+            s.waits_over += r4.result == "fail"
+        s.transfers += len(rec.transfers)
+        s.transfers_lost += sum(1 for t in rec.transfers if not t.answered)
+        s.bounced += len(rec.transfers) > self.limits.max_transfers
+        r8 = call.verdicts.get("R8")
+        if r8 is not None and r8.result == "fail":
+            if r8.value is None:
+                s.r8_never += 1
+            else:
+                s.r8_late += 1
+
+    def trainees(self) -> list[tuple[PersonKey, Stats, list[Violation]]]:
+        """R9: every known person with 3 or more confirmed violations, most violations first."""
+        out = [(k, s, self.kept.get(k, [])) for k, s in self.people.items()
+               if k.name != UNKNOWN and s.violations >= 3]
+        return sorted(out, key=lambda t: (-t[1].violations, t[0].department, t[0].extension))
+
+    def sorted_people(self) -> list[tuple[PersonKey, Stats]]:
+        """People by department (directory order), then extension."""
+        order = {d: i for i, d in enumerate(self.departments)}
+        return sorted(self.people.items(), key=lambda kv: (order.get(kv[0].department, 99), kv[0].department,
+                                                           kv[0].name == UNKNOWN, kv[0].extension))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The headline figures (for tests and JSON)."""
+        return {"calls": self.total.calls, "score": self.total.score,
+                "departments": {d: s.calls for d, s in self.departments.items()}}

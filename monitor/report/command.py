@@ -1,0 +1,171 @@
+"""``telmon report``: one pass over the month's calls, feeding the tallies and every requested writer.
+
+The database is read once, streamed (``Store.load_calls`` yields rows in batches);
+each call goes to the aggregator and to the call-level sinks (CSV, XLSX) and is
+then dropped. HTML and PDF are made from the finished tallies.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional, TextIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..config import Settings
+from ..directory import Directory
+from ..storage.models import CallRow
+from ..storage.store import Store
+from .aggregate import MonthReport
+from .period import DEFAULT_TZ, ReportError, parse_month
+from .tabular import open_sinks
+
+log = logging.getLogger("telmon.report")
+FORMATS = ("csv", "xlsx", "html", "pdf")
+DEFAULT_FORMATS = ("csv", "xlsx")   # html joins once monitor/report/html.py is written
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register ``telmon report``."""
+    p = sub.add_parser("report", help="the monthly compliance report (CSV, XLSX, HTML, PDF)")
+    p.add_argument("--month", required=True, help="YYYY-MM, in the foundation's local time")
+    p.add_argument("--department", action="append", help="only this department (repeat for several)")
+    p.add_argument("--format", action="append", dest="formats",
+                   help="csv, xlsx, html, pdf (repeat or comma-separate; default csv,xlsx)")
+    p.add_argument("--out", default=".", help="output directory (default: the current one)")
+    p.add_argument("--timezone", default=DEFAULT_TZ, help=f"month boundaries' time zone (default {DEFAULT_TZ})")
+    p.add_argument("--unmasked", action="store_true", help="full caller numbers in the call sheet (logged)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    return p
+
+
+def parse_formats(values: Optional[list[str]]) -> list[str]:
+    """The requested formats, in canonical order; unknown ones are an error."""
+    wanted = {f.strip().lower() for v in (values or [",".join(DEFAULT_FORMATS)]) for f in v.split(",") if f.strip()}
+    unknown = wanted - set(FORMATS)
+    if unknown:
+        raise ReportError(f"--format {', '.join(sorted(unknown))}: choose from {', '.join(FORMATS)}")
+    return [f for f in FORMATS if f in wanted]
+
+
+def resolve_departments(directory: Directory, names: Optional[list[str]]) -> list[str]:
+    """Department names (or aliases) as the directory spells them; an unknown one is an error."""
+    out = []
+    for name in names or []:
+        dept = directory.department(name.strip())
+        if dept is None:
+            known = ", ".join(d.name for d in directory.departments)
+            raise ReportError(f"--department {name!r}: no such department (known: {known})")
+        out.append(dept.name)
+    return out
+
+
+def count_calls(store: Store, since: float, until: float, departments: list[str]) -> int:
+    """How many calls the month has (for the progress bar only)."""
+    query = select(func.count(CallRow.id)).where(CallRow.started_at >= since, CallRow.started_at < until)
+    if departments:
+        query = query.where(CallRow.department.in_(departments))
+    with Session(store.engine) as session:
+        return int(session.scalar(query) or 0)
+
+
+class Progress:
+    """A one-line progress bar on a terminal (stderr); silent otherwise."""
+
+    def __init__(self, total: int, out: TextIO, enabled: bool) -> None:
+        self.total, self.out, self.enabled = total, out, enabled and out.isatty()
+        self.done, self.started, self._shown = 0, time.monotonic(), -1.0
+
+    def step(self) -> None:
+        """One more call processed; redraws at most ~10 times a second."""
+        self.done += 1
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._shown >= 0.1 or self.done == self.total:
+            self._shown = now
+            frac = self.done / self.total if self.total else 1.0
+            bar = "#" * int(frac * 30)
+            rate = self.done / max(now - self.started, 1e-9)
+            self.out.write(f"\rtelmon report [{bar:<30}] {self.done}/{self.total} calls {rate:,.0f}/s")
+            self.out.flush()
+
+    def close(self) -> None:
+        """End the line."""
+        if self.enabled:
+            self.out.write("\n")
+            self.out.flush()
+
+
+def run(args: argparse.Namespace, settings: Settings, directory: Directory, err: TextIO = sys.stderr) -> int:
+    """The ``telmon report`` command; returns the exit code."""
+    try:
+        return _run(args, settings, directory, err)
+    except ReportError as exc:
+        print(f"telmon report: {exc}", file=err)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings, directory: Directory, err: TextIO) -> int:
+    month = parse_month(args.month, args.timezone)
+    formats = parse_formats(args.formats)
+    departments = resolve_departments(directory, args.department)
+    if "pdf" in formats or "html" in formats:
+        from .html import check_tools
+        check_tools(pdf="pdf" in formats)
+    out_dir = Path(args.out)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"--out {out_dir}: cannot create it: {exc.strerror or exc}") from None
+    suffix = "-" + "+".join(departments) if departments else ""
+    prefix = f"telmon-report-{month.label}{suffix}"
+    title = f"telmon monthly report {month.label}" + (f" — {', '.join(departments)}" if departments else "")
+    if args.unmasked:
+        # Full caller numbers are personal data: who exported them, and when, is kept.
+        who = getpass.getuser()
+        stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        log.warning("report %s exported with UNMASKED caller numbers by %s", prefix, who)
+        with open(out_dir / "unmasked-exports.log", "a", encoding="utf-8") as fh:
+            fh.write(f"{stamp} {who} {prefix} --unmasked\n")
+
+    store = Store.open(settings.database_url)
+    since, until = month.bounds
+    report = MonthReport(month, directory, settings.cadence_obj, settings.thresholds_obj,
+                         departments or None)
+    sinks = open_sinks(set(formats), out_dir, prefix, title, args.unmasked)
+    progress = Progress(count_calls(store, since, until, departments), err, not args.no_progress)
+    started = time.monotonic()
+    try:
+        for dept in departments or [None]:
+            for call in store.load_calls(since=since, until=until, department=dept):
+                facts = report.add(call)
+                for sink in sinks:
+                    sink.call(call, facts)
+                progress.step()
+    finally:
+        progress.close()
+        store.close()
+    written: list[Path] = []
+    for sink in sinks:
+        written += sink.finish(report)
+    if "html" in formats or "pdf" in formats:
+        from .html import write_html, write_pdf
+        html_path = write_html(report, out_dir / f"{prefix}.html", title, args.unmasked)
+        if "html" in formats:
+            written.append(html_path)
+        if "pdf" in formats:
+            written.append(write_pdf(html_path, out_dir / f"{prefix}.pdf"))
+            if "html" not in formats:
+                html_path.unlink(missing_ok=True)
+    print(f"telmon report: {month.label}: {report.total.calls} calls in {time.monotonic() - started:.1f} s; "
+          f"{len(report.trainees())} on the R9 training list", file=err)
+    for path in written:
+        print(path)
+    return 0
