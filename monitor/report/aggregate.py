@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..core.cadence import Cadence
-from ..core.record import OUTBOUND
+from ..core.record import OUTBOUND, Offer
 from ..core.rules import Thresholds, Verdict
 from ..directory import Directory
 from ..storage.store import StoredCall
+from .evidence import evidence_text, is_reviewed, value_text
 from .period import Month
 
 RULES = ("R1", "R2", "R3", "R4", "R5", "R7", "R8")
@@ -38,6 +39,9 @@ SCORE_GOAL = 90.0
 RING_BUCKETS = (1, 2, 3, 4, 5, 6)   # 6 means "6 or more"
 NO_DEPARTMENT = "(no department)"
 UNKNOWN = "unknown"
+# Verdict result -> RuleTally counter, call outcome -> Stats counter (anything else: na / no_answer).
+_RESULT_FIELD = {"pass": "passed", "fail": "failed", "pending": "pending", "unclear": "unclear"}
+_OUTCOME_FIELD = {"abandoned": "abandoned", "busy": "busy"}
 
 
 @dataclass
@@ -146,40 +150,13 @@ class CallFacts:
     rings: Optional[int]
     longest_wait: Optional[float]
     violations: tuple[Violation, ...]
+    also_r1: tuple[PersonKey, ...] = ()    # further people charged with the call's R1 failure
 
-
-def is_reviewed(verdict: Verdict) -> bool:
-    """True when a reviewer decided this speech verdict (``telmon review``)."""
-    return isinstance(verdict.value, dict) and isinstance(verdict.value.get("review"), dict)
-
-
-def value_text(verdict: Verdict) -> str:
-    """The measured value as a short text (rings, seconds, count, delay; evidence dicts summarised)."""
-    v = verdict.value
-    if isinstance(v, dict):
-        conf = v.get("confidence")
-        return f"confidence {conf}" if conf is not None else ""
-    if v is None:
-        return ""
-    unit = {"R1": " rings", "R4": " s", "R5": " transfers", "R8": " s delay"}.get(verdict.rule, "")
-    return f"{v}{unit}"
-
-
-def evidence_text(verdict: Verdict) -> str:
-    """Why the verdict came out so: its detail, plus for speech the words heard and any review."""
-    parts = [verdict.detail] if verdict.detail else []
-    v = verdict.value
-    if isinstance(v, dict):
-        words = v.get("words") or (v.get("original") or {}).get("value", {}) or {}
-        if isinstance(words, dict):
-            words = words.get("words", [])
-        heard = " ".join(str(w[0]) for w in words if isinstance(w, (list, tuple)) and w)
-        if heard:
-            parts.append(f"heard: {heard}")
-        review = v.get("review")
-        if isinstance(review, dict) and not verdict.detail.startswith("reviewed"):
-            parts.append(f"reviewed: {review.get('decision')} by {review.get('by')} {review.get('note') or ''}".strip())
-    return "; ".join(parts)
+    def charged(self) -> list[tuple[PersonKey, Violation]]:
+        """Every (person, violation) pair this call adds to the people's tallies."""
+        out = [(self.person, v) for v in self.violations]
+        out += [(k, v) for k in self.also_r1 for v in self.violations if v.rule == "R1"]
+        return out
 
 
 class MonthReport:
@@ -198,13 +175,42 @@ class MonthReport:
         self.kept: dict[PersonKey, list[Violation]] = {}
 
     def person_of(self, call: StoredCall, department: str) -> PersonKey:
-        """Who answered for the department: the answering extension (the caller on outbound calls)."""
+        """Who the call is charged to: the answering extension (the caller on outbound calls).
+
+        When nobody answered, the office phone that rang longest unanswered: the person who
+        let it ring is who the R9 list is about. 'unknown' only when no office phone rang.
+        """
         rec = call.record
         ext = rec.caller if rec.direction == OUTBOUND else rec.answered_by
+        if not ext and rec.direction != OUTBOUND:
+            rang = self._rang_unanswered(call)
+            ext = rang[0].extension if rang else None
+        return self._key(department, ext)
+
+    def _key(self, department: str, ext: Optional[str]) -> PersonKey:
         person = self.directory.person(ext) if ext else None
         if person is None:
             return PersonKey(department, ext if ext and self.directory.department_of(ext) else "", UNKNOWN)
         return PersonKey(department, person.extension, person.name)
+
+    def _rang_unanswered(self, call: StoredCall) -> list[Offer]:
+        """Office phones that rang for this caller and were not answered, longest ringing first."""
+        offers = [o for o in call.record.offers if not o.answered and not o.to_trunk and o.ring_start is not None
+                  and self.directory.department_of(o.extension)]
+        return sorted(offers, key=lambda o: -o.ring_seconds)
+
+    def _also_charged(self, call: StoredCall, person: PersonKey, department: str) -> list[PersonKey]:
+        """Other people charged with an unanswered call's R1 failure: every further office phone that
+        rang past the limit (a ring group or queue rings several; each of them let it ring)."""
+        rec, r1 = call.record, call.verdicts.get("R1")
+        if rec.answered_by or rec.direction == OUTBOUND or r1 is None or r1.result != "fail":
+            return []
+        out: list[PersonKey] = []
+        for offer in self._rang_unanswered(call)[1:]:
+            key = self._key(department, offer.extension)
+            if self.cadence.rings(offer.ring_seconds) > self.limits.max_rings and key != person and key not in out:
+                out.append(key)
+        return out
 
     def add(self, call: StoredCall) -> CallFacts:
         """Fold one call into every tally it belongs to; returns what was derived from it."""
@@ -217,7 +223,9 @@ class MonthReport:
         offer = rec.answered_offer
         rings = self.cadence.rings(offer.ring_seconds) if offer is not None and not offer.to_trunk else None
         longest = rec.longest_wait
-        facts = CallFacts(department, person, when, rings, longest.seconds if longest else None, violations)
+        others = self._also_charged(call, person, department)
+        facts = CallFacts(department, person, when, rings, longest.seconds if longest else None, violations,
+                          tuple(others))
         groups = [self.total, self.departments.setdefault(department, Stats()),
                   self.people.setdefault(person, Stats())]
         day = self.daily.get(when.date())
@@ -225,10 +233,17 @@ class MonthReport:
             groups.append(day)
         for stats in groups:
             self._fold(stats, call, rings)
+        self._keep(person, violations)
+        for other in others:
+            # Charged the R1 failure only: the call itself is counted once, with its first person.
+            self.people.setdefault(other, Stats()).rules["R1"].failed += 1
+            self._keep(other, tuple(v for v in violations if v.rule == "R1"))
+        return facts
+
+    def _keep(self, person: PersonKey, violations: tuple[Violation, ...]) -> None:
         if violations and person.name != UNKNOWN:
             kept = self.kept.setdefault(person, [])
             kept.extend(violations[:max(0, self.keep_violations - len(kept))])
-        return facts
 
     def _fold(self, s: Stats, call: StoredCall, rings: Optional[int]) -> None:
         rec = call.record
@@ -244,26 +259,15 @@ class MonthReport:
                 if rings is not None:
                     s.sl_answered += 1
                     s.sl_fast += rings <= self.limits.max_rings
-            elif rec.outcome == "abandoned":
-                s.abandoned += 1
-            elif rec.outcome == "busy":
-                s.busy += 1
             else:
-                s.no_answer += 1
+                attr = _OUTCOME_FIELD.get(rec.outcome, "no_answer")   # no answer, rejected, failed
+                setattr(s, attr, getattr(s, attr) + 1)
         for rule, v in call.verdicts.items():
             tally = s.rules.get(rule)
             if tally is None:
                 continue
-            if v.result == "pass":
-                tally.passed += 1
-            elif v.result == "fail":
-                tally.failed += 1
-            elif v.result == "pending":
-                tally.pending += 1
-            elif v.result == "unclear":
-                tally.unclear += 1
-            else:
-                tally.na += 1
+            attr = _RESULT_FIELD.get(v.result, "na")
+            setattr(tally, attr, getattr(tally, attr) + 1)
             if rule in SPEECH_RULES and is_reviewed(v):
                 tally.reviewed += 1
         r1 = call.verdicts.get("R1")

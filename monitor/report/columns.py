@@ -99,10 +99,9 @@ VIOLATION_HEADERS = ["department", "extension", "person", "date", "time", "linke
 
 
 def violation_rows(facts: CallFacts) -> list[list[Any]]:
-    """The call's confirmed violations, one row each (the violations sheet, streamed)."""
-    p = facts.person
+    """The call's confirmed violations, one row per person charged (the violations sheet, streamed)."""
     return [[p.department, p.extension, p.name, v.when.strftime("%Y-%m-%d"), v.when.strftime("%H:%M:%S"),
-             v.linkedid, v.rule, v.value, v.evidence] for v in facts.violations]
+             v.linkedid, v.rule, v.value, v.evidence] for p, v in facts.charged()]
 
 
 FORMULAS = [
@@ -115,6 +114,7 @@ FORMULAS = [
     ("confirmed violation", "a fail verdict of R1, R2, R3, R4, R5, R7 or R8; a speech check (R2/R3/R7) that "
                             "was unclear counts only after a reviewer confirmed it (telmon review ... --confirm)"),
     ("R9 training list", "everyone with 3 or more confirmed violations in the month"),
-    ("person", "the extension that answered (on outbound calls: the one that called); 'unknown' when "
-               "nobody answered"),
+    ("person", "the extension that answered (on outbound calls: the one that called); when nobody answered, "
+               "the office phone that rang longest unanswered, and every other office phone that rang past "
+               "ring 2 is charged the R1 failure too; 'unknown' only when no office phone rang"),
 ]
