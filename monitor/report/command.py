@@ -28,7 +28,7 @@ from .tabular import open_sinks
 
 log = logging.getLogger("telmon.report")
 FORMATS = ("csv", "xlsx", "html", "pdf")
-DEFAULT_FORMATS = ("csv", "xlsx")   # html joins once monitor/report/html.py is written
+DEFAULT_FORMATS = ("csv", "xlsx", "html")
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--month", required=True, help="YYYY-MM, in the foundation's local time")
     p.add_argument("--department", action="append", help="only this department (repeat for several)")
     p.add_argument("--format", action="append", dest="formats",
-                   help="csv, xlsx, html, pdf (repeat or comma-separate; default csv,xlsx)")
+                   help="csv, xlsx, html, pdf (repeat or comma-separate; default csv,xlsx,html)")
     p.add_argument("--out", default=".", help="output directory (default: the current one)")
     p.add_argument("--timezone", default=DEFAULT_TZ, help=f"month boundaries' time zone (default {DEFAULT_TZ})")
     p.add_argument("--unmasked", action="store_true", help="full caller numbers in the call sheet (logged)")
@@ -156,7 +156,8 @@ def _run(args: argparse.Namespace, settings: Settings, directory: Directory, err
     for sink in sinks:
         written += sink.finish(report)
     if "html" in formats or "pdf" in formats:
-        from .html import write_html, write_pdf
+        from .html import write_html
+        from .pdf import write_pdf
         html_path = write_html(report, out_dir / f"{prefix}.html", title, args.unmasked)
         if "html" in formats:
             written.append(html_path)
