@@ -24,6 +24,7 @@ from ..storage.models import CallRow
 from ..storage.store import Store
 from .aggregate import MonthReport
 from .period import DEFAULT_TZ, ReportError, parse_month
+from .reader import stream_calls
 from .tabular import open_sinks
 
 log = logging.getLogger("telmon.report")
@@ -144,7 +145,7 @@ def _run(args: argparse.Namespace, settings: Settings, directory: Directory, err
     started = time.monotonic()
     try:
         for dept in departments or [None]:
-            for call in store.load_calls(since=since, until=until, department=dept):
+            for call in stream_calls(store, since, until, dept):
                 facts = report.add(call)
                 for sink in sinks:
                     sink.call(call, facts)
