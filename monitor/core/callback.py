@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from .channels import same_number
+from .channels import number_key, same_number
 from .record import OUTBOUND, CallRecord
 from .rules import FAIL, NA, PASS, PENDING, DeptLookup, Verdict, department_of_call, missed_inbound
 
@@ -40,6 +40,31 @@ class CallbackBook:
         self.window = window_seconds
         self.dept_of = dept_of
         self.pending: dict[str, MissedCall] = {}
+        # Pending linkedids by number key (see ``number_key``), in insertion order: a callback
+        # looks up its own number instead of comparing against every missed call (a busy
+        # day holds thousands; the profile of ingest stage (e) showed same_number per call).
+        self._by_number: dict[str, dict[str, None]] = {}
+
+    def _add(self, missed: MissedCall) -> None:
+        old = self.pending.get(missed.linkedid)
+        if old is not None:
+            self._unindex(old)
+        self.pending[missed.linkedid] = missed
+        key = number_key(missed.number)
+        if key is not None:
+            self._by_number.setdefault(key, {})[missed.linkedid] = None
+
+    def _remove(self, missed: MissedCall) -> None:
+        del self.pending[missed.linkedid]
+        self._unindex(missed)
+
+    def _unindex(self, missed: MissedCall) -> None:
+        key = number_key(missed.number)
+        same = self._by_number.get(key) if key is not None else None
+        if same is not None:
+            same.pop(missed.linkedid, None)
+            if not same:
+                del self._by_number[key]
 
     def initial(self, call: CallRecord) -> Verdict:
         """R8 for a call that just finished: pending when missed, else not applicable."""
@@ -62,14 +87,15 @@ class CallbackBook:
         if call.direction == OUTBOUND and call.remote_number:
             settled.extend(self._match(call))
         if own.result == PENDING:
-            self.pending[call.linkedid] = MissedCall(
-                call.linkedid, call.caller, department_of_call(call, self.dept_of), call.end)
+            self._add(MissedCall(call.linkedid, call.caller, department_of_call(call, self.dept_of), call.end))
         return settled
 
     def _match(self, call: CallRecord) -> list[tuple[str, Verdict]]:
         dept = self.dept_of(call.caller) if call.caller else None
         out: list[tuple[str, Verdict]] = []
-        for missed in list(self.pending.values()):
+        key = number_key(call.remote_number)
+        candidates = [self.pending[k] for k in self._by_number.get(key, ()) if k in self.pending] if key else []
+        for missed in candidates:
             if not same_number(missed.number, call.remote_number):
                 continue
             if missed.department and dept != missed.department:
@@ -83,20 +109,24 @@ class CallbackBook:
                               f"called back by {call.caller} after {delay / 3600:.1f} h ({picked})"
                               + (" — after the window" if late else ""))
             out.append((missed.linkedid, verdict))
-            del self.pending[missed.linkedid]
+            self._remove(missed)
         return out
 
     def expire(self, now: float) -> list[tuple[str, Verdict]]:
         """Fail every missed call whose window closed before ``now`` without a callback."""
         out = []
-        for missed in list(self.pending.values()):
+        # Runs every minute of event time over every pending call: the window check is
+        # inlined (it is MissedCall.due) and nothing is copied unless something is due.
+        closed = now - self.window
+        due = [m for m in self.pending.values() if m.missed_at < closed + 1.0]   # loose; exact test below
+        for missed in due:
             if now > missed.due(self.window):
                 out.append((missed.linkedid, Verdict(
                     "R8", FAIL, None, f"not called back within {self.window / 3600:g} h")))
-                del self.pending[missed.linkedid]
+                self._remove(missed)
         return out
 
     def restore(self, missed: Iterable[MissedCall]) -> None:
         """Reload pending missed calls (e.g. from the database after a restart)."""
         for m in missed:
-            self.pending[m.linkedid] = m
+            self._add(m)

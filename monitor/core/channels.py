@@ -85,6 +85,21 @@ def phone_extension(chan: ChannelName, caller_id: Optional[str]) -> str:
     return chan.resource
 
 
+def number_key(number: Optional[str]) -> Optional[str]:
+    """What ``same_number`` compares: the last 9 digits, or all digits when fewer; None without digits.
+
+    ``same_number(a, b)`` is exactly ``number_key(a) == number_key(b) is not None``
+    (a key of 9 digits never equals a shorter one), so a dict keyed by it finds
+    every number that ``same_number`` would accept.
+    """
+    if not number:
+        return None
+    digits = "".join(c for c in number if c.isdigit())
+    if not digits:
+        return None
+    return digits[-9:] if len(digits) >= 9 else digits
+
+
 def same_number(a: Optional[str], b: Optional[str]) -> bool:
     """Whether two phone numbers are the same line (``+821012345678`` vs ``01012345678``).
 
