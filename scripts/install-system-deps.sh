@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # Install the Debian packages telmon's tests need, only the ones missing.
-# Usage: install-system-deps.sh COMMAND:PACKAGE ...   (e.g. sox:sox)
+# Usage: install-system-deps.sh SPEC ...
+#   COMMAND:PACKAGE         the package is missing when COMMAND is not on PATH (e.g. sox:sox)
+#   file:/PATH:PACKAGE      the package is missing when /PATH does not exist: for packages that
+#                           install no command, e.g. fonts
+#                           (file:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc:fonts-noto-cjk)
 # CI runs as root on a fresh machine; elsewhere sudo is used when available.
 set -euo pipefail
 missing=()
 for spec in "$@"; do
-  cmd=${spec%%:*}
-  pkg=${spec#*:}
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  pkg=${spec##*:}
+  if [[ $spec == file:* ]]; then
+    path=${spec#file:}
+    path=${path%:*}
+    [ -e "$path" ] || missing+=("$pkg")
+  else
+    cmd=${spec%%:*}
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${missing[*]}"
