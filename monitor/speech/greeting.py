@@ -1,6 +1,7 @@
 """One greeting check: audio in, R3 (and R2, R7) speech verdicts with evidence out.
 
-Order matters: the first seconds only (default 8), then the speech gate (no
+Order matters: the first seconds only (default 8, extended to the next pause so
+no word is cut in half), then the speech gate (no
 speech: ``unclear``, a person must listen, never a guess), then Vosk with a
 grammar built for this call, then the jamo-level check of each item.
 """
@@ -12,7 +13,7 @@ from typing import Optional, Sequence
 from .audio import Audio
 from .check import (APOLOGY_PHRASES, ASK_PHRASES, NOT_STATED, STATED, UNCLEAR, ItemResult, SpeechThresholds,
                     Word, check_phrase, combine)
-from .gate import GateResult, GateThresholds, detect_speech
+from .gate import GateResult, GateThresholds, detect_speech, pause_after
 from .grammar import build_grammar
 
 
@@ -52,7 +53,7 @@ def check_greeting(engine, audio: Audio, expected: Expected, rules: Sequence[str
                    head_seconds: float = 8.0, limits: SpeechThresholds = SpeechThresholds(),
                    gate_limits: GateThresholds = GateThresholds()) -> GreetingCheck:
     """Run the check (``engine`` is a loaded :class:`~monitor.speech.engine.Engine`)."""
-    clip = audio.head(head_seconds)
+    clip = audio.head(pause_after(audio.samples, audio.rate, head_seconds))
     gate = detect_speech(clip.samples, clip.rate, gate_limits)
     engine_name = f"vosk/{engine.info.name}"
     if not gate.speech:

@@ -73,3 +73,17 @@ def find(phrase: str, transcript: str) -> Match:
     end = min(range(len(t) + 1), key=lambda j: (prev[j], -j))
     distance = prev[end]
     return Match(max(0.0, 1.0 - distance / len(p)), starts_prev[end], end)
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two texts are as wholes (1.0 = the same jamo, spaces ignored)."""
+    p, t = to_jamo(a), to_jamo(b)
+    if not p or not t:
+        return 0.0
+    prev = list(range(len(t) + 1))
+    for i in range(1, len(p) + 1):
+        cur = [i] + [0] * len(t)
+        for j in range(1, len(t) + 1):
+            cur[j] = min(prev[j - 1] + (p[i - 1] != t[j - 1]), prev[j] + 1, cur[j - 1] + 1)
+        prev = cur
+    return max(0.0, 1.0 - prev[-1] / max(len(p), len(t)))
