@@ -6,12 +6,14 @@ directory's other entries (realistic distractors). Prints, per band (8 kHz
 telephone, 16 kHz G.722), how often each trial type ended stated / not stated /
 unclear, and the time per check against a raw Vosk decode of the same audio.
 
-    .venv/bin/python bench/greeting_eval.py [--limit N]
+    .venv/bin/python bench/greeting_eval.py [--limit N] [--json-out r.json]
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import json
+import os
 import sys
 import time
 from collections import Counter, defaultdict
@@ -28,10 +30,12 @@ REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "speech" / "re
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--raw", type=int, default=10, help="also time a free (no grammar) decode on N trials")
+    parser.add_argument("--json-out", help="write the figures as JSON here (for bench/run_all.py)")
     args = parser.parse_args()
+    results: dict = {"bands": {}}
     trials = list(csv.DictReader(open(REAL / "trials.csv", encoding="utf-8")))
     if args.limit:
         trials = trials[: args.limit]
@@ -40,6 +44,7 @@ def main() -> None:
         by_utt[t["id"]].append(t)
     engine = Engine.load()
     print(f"model {engine.info.name} loaded in {engine.load_seconds:.1f} s")
+    results.update(model=engine.info.name, load_seconds=engine.load_seconds, trials=len(trials))
     for band in ("nb8k", "wb16k"):
         table: dict[str, Counter] = defaultdict(Counter)
         t_check = t_raw = t_bare = audio_s = raw_audio_s = 0.0
@@ -76,6 +81,13 @@ def main() -> None:
               f"telmon's check / bare decode = {t_check / t_bare:.2f}x")
         print(f"  time per check {t_check / len(trials) * 1000:.0f} ms (RTF {t_check / audio_s:.3f}); "
               f"free decode without grammar RTF {t_raw / max(raw_audio_s, 1e-9):.3f} ({args.raw} clips)", flush=True)
+        results["bands"][band] = {
+            "ms_per_check": t_check / len(trials) * 1000, "ms_bare_decode": t_bare / len(trials) * 1000,
+            "ratio": t_check / t_bare, "rtf": t_check / audio_s, "free_rtf": t_raw / max(raw_audio_s, 1e-9),
+            "loadavg": os.getloadavg(),
+            "table": {typ: dict(table[typ]) for typ in ("pos", "neg_name", "neg_dept", "neg_both")}}
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -5,11 +5,16 @@
 noise filter), (d) parse + track, (e) parse + track + store (SQLite; PostgreSQL
 with --pg) + metrics, and the backfill extrapolation to 2x10^8 events.
 
-    python bench/ingest.py [--events 1000000] [--pg URL]
+    python bench/ingest.py [--events 1000000] [--pg URL] [--json-out r.json]
+
+Each stage reports wall time and CPU time (``time.process_time``): on a shared
+machine the wall clock also counts time other work held the core.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
 import sys
 import tempfile
@@ -32,12 +37,18 @@ from monitor.storage.store import Store  # noqa: E402
 CHUNK = 1 << 20
 
 
+RESULTS: dict = {"stages": {}}
+
+
 def timed(label: str, events: int, fn) -> float:
-    start = time.perf_counter()
+    """Run one stage; print and remember wall and CPU rates; returns events per wall second."""
+    start, cpu = time.perf_counter(), time.process_time()
     fn()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     rate = events / seconds
-    print(f"  {label:58} {seconds:7.2f} s  {rate:10,.0f} events/s", flush=True)
+    RESULTS["stages"][label] = {"seconds": seconds, "events_per_s": rate, "cpu_seconds": cpu,
+                                "events_per_cpu_s": events / cpu, "loadavg": os.getloadavg()}
+    print(f"  {label:58} {seconds:7.2f} s  {rate:10,.0f} events/s  ({events / cpu:10,.0f} per CPU-s)", flush=True)
     return rate
 
 
@@ -97,7 +108,9 @@ def full(path: Path, url: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=1_000_000)
-    ap.add_argument("--pg", help="also run (e) on this PostgreSQL URL (an empty database or schema)")
+    ap.add_argument("--pg", default=os.environ.get("BENCH_PG_URL"),
+                    help="also run (e) on this PostgreSQL URL (an empty database or schema; env BENCH_PG_URL)")
+    ap.add_argument("--json-out", help="write the figures as JSON here (for bench/run_all.py)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "stream.ami"
@@ -115,6 +128,10 @@ def main() -> None:
         print(f"  ratios: (e)/(b) = {re_ / rb:.2f}x, (e)/(a) = {re_ / ra:.3f}x")
         print(f"  backfill of 2x10^8 events at (e): {2e8 / re_ / 60:.0f} min")
         print(f"  peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        RESULTS.update(events=n, mb=path.stat().st_size / 1e6, peak_rss_mb=resource.getrusage(
+            resource.RUSAGE_SELF).ru_maxrss / 1024)
+    if a.json_out:
+        Path(a.json_out).write_text(json.dumps(RESULTS, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":
