@@ -1,11 +1,11 @@
 """Backfill: ``telmon replay`` end to end as a subprocess, extrapolated to a year (2x10^8 events).
 
-bench/stream.py writes the stream; ``telmon replay FILE --database-url ...`` runs
-exactly as a user runs it (its verdict table goes to /dev/null); the wall time,
-CPU time and peak RSS come from the kernel's accounting of the child
-(``wait4``). Two sizes are run so that the RSS slope shows whether memory
-depends on the length of the history: ``telmon replay`` keeps every finished
-call to print its table at the end, so it does.
+bench/stream.py writes the stream; ``telmon replay --quiet FILE --database-url ...``
+runs exactly as a user backfills (calls stored, only the summary printed: without
+``--quiet`` the verdict table at the end needs every finished call in memory);
+the wall time, CPU time and peak RSS come from the kernel's accounting of the
+child (``wait4``). Two sizes are run so that the RSS slope shows whether memory
+depends on the length of the history (it should not).
 
     .venv/bin/python bench/backfill.py [--events 250000 1000000] [--json-out r.json]
 """
@@ -30,7 +30,7 @@ YEAR = 2e8   # events: a year of recorded AMI history at a busy site (issue 7)
 
 def replay(path: Path, url: str) -> dict[str, Any]:
     """Run ``telmon replay`` on ``path``; wall, CPU and peak RSS of the child."""
-    cmd = [str(ROOT / ".venv" / "bin" / "telmon"), "replay", str(path), "--database-url", url]
+    cmd = [str(ROOT / ".venv" / "bin" / "telmon"), "replay", "--quiet", str(path), "--database-url", url]
     start = time.perf_counter()
     with open(os.devnull, "wb") as null:
         proc = subprocess.Popen(cmd, stdout=null, stderr=subprocess.PIPE)
@@ -85,7 +85,7 @@ def main() -> None:
           + "); target < 60 min")
     if "year_rss_gb" in out:
         print(f"RSS grows {out['rss_mb_per_million_events']:.1f} MB per 10^6 events -> "
-              f"~{out['year_rss_gb']:.1f} GB for 2x10^8 in one replay (split the history into files per month)")
+              f"~{out['year_rss_gb']:.1f} GB for 2x10^8 in one replay")
     if a.json_out:
         Path(a.json_out).write_text(json.dumps(out, indent=1), encoding="utf-8")
 

@@ -33,7 +33,7 @@ from .live.fastagi import AgiServer, AnsweredHandler
 from .live.runner import LiveMonitor, install_stop_signals
 from .live.simulator import SimOptions, SimulatedPbx, load_events
 from .metrics import Metrics, start_metrics_server
-from .replay import Collector, StoreSink, pending_verdicts, replay_files
+from .replay import Collector, StoreSink, Tally, pending_verdicts, replay_files
 from .storage.store import StorageError, Store
 
 log = logging.getLogger("telmon")
@@ -82,7 +82,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if not p.is_file():
             print(f"telmon replay: {p}: no such file", file=sys.stderr)
             return 1
-    collector = Collector()
+    collector = Tally() if args.quiet else Collector()
     sinks: list = [collector]
     store = None
     if not args.no_store:
@@ -97,6 +97,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     for sink in sinks:
         if isinstance(sink, StoreSink):
             sink.flush()
+    if isinstance(collector, Tally):
+        _summary(pipeline, collector.calls, len(collector.pending))
+        return 0
     rows = collector.ordered()
     if args.json:
         for f in rows:
@@ -335,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", help="recorded AMI streams (raw bytes as received)")
     p.add_argument("--json", action="store_true", help="one JSON object per finished call")
     p.add_argument("--no-store", action="store_true", help="judge only, do not write the database")
+    p.add_argument("--quiet", action="store_true",
+                   help="no per-call output, only the summary (backfills: memory stays flat)")
     add_common_flags(p)
     p.set_defaults(func=cmd_replay)
 

@@ -79,6 +79,27 @@ class Collector:
         return sorted(self.calls.values(), key=lambda f: (f.record.start, f.record.linkedid))
 
 
+@dataclass
+class Tally:
+    """Counts a replay's calls without keeping them (``telmon replay --quiet``: a year of
+    history would otherwise hold every finished call in memory until the end)."""
+
+    calls: int = 0
+    pending: set[str] = field(default_factory=set)   # calls whose R8 still waits
+
+    def call_finished(self, finished: Finished) -> None:
+        """Count the call; remember it only while its R8 verdict is pending."""
+        self.calls += 1
+        r8 = finished.verdicts.get("R8")
+        if r8 is not None and r8.result == PENDING:
+            self.pending.add(finished.record.linkedid)
+
+    def verdict_settled(self, linkedid: str, verdict: Verdict) -> None:
+        """A settled R8 verdict: the call no longer waits."""
+        if verdict.rule == "R8" and verdict.result != PENDING:
+            self.pending.discard(linkedid)
+
+
 def replay_files(pipeline: Pipeline, paths: Iterable[Path]) -> None:
     """Feed recorded streams, one after the other, as fast as they can be read.
 

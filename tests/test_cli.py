@@ -63,6 +63,18 @@ def test_replay_twice_stores_each_call_once_and_calls_prints_the_same(db):
     assert [json.loads(x) for x in a] == [json.loads(x) for x in b]
 
 
+def test_quiet_replay_stores_everything_and_prints_only_the_summary(db, tmp_path):
+    files = [str(TRACES / f"{n}.ami") for n in SCENARIOS]
+    loud = telmon("replay", "--database-url", f"sqlite:///{tmp_path / 'loud.db'}", *files)
+    quiet = telmon("replay", "--quiet", "--database-url", db, *files)
+    assert quiet.stdout == ""
+    # The same summary line (calls, incomplete, awaiting callback) as the full replay.
+    assert quiet.stderr.strip().splitlines()[-1] == loud.stderr.strip().splitlines()[-1]
+    assert "24 calls" in quiet.stderr and "5 awaiting callback" in quiet.stderr
+    stored = telmon("calls", "--json", "--database-url", db).stdout.splitlines()
+    assert len(stored) == 24
+
+
 def test_callback_across_two_replays_settles_r8(db, tmp_path):
     telmon("replay", "--database-url", db, str(TRACES / "c_inbound_abandon.ami"))
     missed = json.loads(telmon("calls", "--json", "--database-url", db).stdout)
