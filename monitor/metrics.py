@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Callable, Optional
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, Info, disable_created_metrics
-from prometheus_client.exposition import start_http_server
 
 from . import __version__
 from .core.cadence import Cadence
 from .core.record import OUTBOUND, OUTCOMES, CallRecord
 from .core.rules import FAIL, PASS, Thresholds, Verdict
 from .directory import Directory
+from .metrics_http import Exposition, MetricsEndpoint, serve
 from .metrics_live import UNKNOWN, LiveCollector
 from .pipeline import Finished, Pipeline
 
@@ -71,7 +70,8 @@ class Metrics:
         self._labels: OrderedDict[str, tuple[str, str]] = OrderedDict()   # linkedid -> (department, person)
         self._lock = threading.Lock()
         r = self.registry
-        Info("telmon_build", "telmon version.", registry=r).info({"version": __version__})
+        self.build = Info("telmon_build", "telmon version.", registry=r)
+        self.build.info({"version": __version__})
         self.calls = Counter("telmon_calls", "Finished calls by direction, outcome and owning department.",
                              ["direction", "outcome", "department"], registry=r)
         verdict_labels = ["rule", "result", "department"] + (["person"] if person_labels else [])
@@ -85,6 +85,9 @@ class Metrics:
                               "what the caller was waiting on.", ["department", "kind"],
                               buckets=wait_buckets(thresholds), registry=r)
         self._zero_series()
+        # What /metrics caches between changes; ``version`` moves after every change.
+        self.history = [self.build, self.calls, self.verdicts, self.ring, self.wait]
+        self.version = 0
 
     @classmethod
     def from_settings(cls, settings, directory: Directory) -> "Metrics":
@@ -140,6 +143,7 @@ class Metrics:
         for verdict in finished.verdicts.values():
             self._verdict(verdict.rule, verdict.result, dept, person).inc()
         if rec.outcome == "incomplete":
+            self.version += 1
             return   # its events are not all known: no measurement from it (as no verdict)
         for offer in rec.offers:
             if not offer.to_trunk and offer.ring_start is not None:
@@ -149,12 +153,14 @@ class Metrics:
         if stretches:
             longest = max(stretches, key=lambda w: w.seconds)
             self.wait.labels(dept, longest.kind if longest.kind in WAIT_KINDS else "ringing").observe(longest.seconds)
+        self.version += 1
 
     def verdict_settled(self, linkedid: str, verdict: Verdict) -> None:
         """Count a verdict decided after its call ended, under that call's department and person."""
         with self._lock:
             dept, person = self._labels.get(linkedid, (UNKNOWN, UNKNOWN))
         self._verdict(verdict.rule, verdict.result, dept, person).inc()
+        self.version += 1
 
     # -- the live view ----------------------------------------------------------------
     def watch(self, pipeline: Pipeline, state=None, speech_backlog: Optional[Callable[[], Optional[int]]] = None,
@@ -170,31 +176,11 @@ class Metrics:
         return self.live
 
 
-@dataclass
-class MetricsEndpoint:
-    """A running ``/metrics`` HTTP server."""
-
-    host: str
-    port: int
-    _server: object
-
-    @property
-    def url(self) -> str:
-        """Where Prometheus scrapes."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/metrics"
-
-    def close(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()        # type: ignore[attr-defined]
-        self._server.server_close()    # type: ignore[attr-defined]
-
-
 def start_metrics_server(metrics: Metrics, host: str, port: int) -> MetricsEndpoint:
     """Serve ``metrics`` on ``http://host:port/metrics`` in a daemon thread (port 0: a free one).
 
-    The address is always passed on: prometheus_client's own default is every
-    interface, and the call records are nobody else's business.
+    The address is always passed on (a wildcard default would publish the call
+    records on every interface); see monitor/metrics_http.py for why the text of
+    the counters is cached between changes.
     """
-    server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
-    return MetricsEndpoint(host, server.server_port, server)
+    return serve(Exposition(metrics), host, port)

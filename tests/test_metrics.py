@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
+import urllib.error
 import urllib.request
 
 import pytest
@@ -246,6 +247,37 @@ def test_endpoint_serves_the_registry_on_a_free_port():
         endpoint.close()
     assert f'telmon_calls_total{{department="{XCHG}",direction="inbound",outcome="answered"}} 1.0' in text
     assert "telmon_callers_waiting{" in text and "telmon_calls_total_created" not in text
+
+
+def test_endpoint_cache_never_serves_stale_figures():
+    """The counters' text is cached between changes; every scrape must still equal a full render."""
+    from prometheus_client import generate_latest
+    metrics, pipeline, _ = _setup()
+    endpoint = start_metrics_server(metrics, "127.0.0.1", 0)
+
+    def scrape() -> str:
+        return urllib.request.urlopen(endpoint.url, timeout=5).read().decode()
+    try:
+        seen = []
+        # Part of b_inbound_4rings: a call in progress now (live gauges), no call finished yet.
+        events = _feed(pipeline, "b_inbound_4rings", lambda i, ev: ev.msg.get("Event") == "DialEnd")
+        for _ in range(2):      # the second scrape comes from the cache for the counters
+            seen.append(scrape())
+            assert seen[-1] == generate_latest(metrics.registry).decode()
+        assert 'telmon_calls_in_progress{department="교류협력팀"} 1.0' in seen[-1]
+        for ev in events:
+            pipeline.feed_event(ev.msg)          # the rest (repeats are ignored as late events)
+        seen.append(scrape())
+        assert seen[-1] == generate_latest(metrics.registry).decode() and seen[-1] != seen[0]
+        assert 'telmon_calls_in_progress{department="교류협력팀"} 0.0' in seen[-1]
+        metrics.verdict_settled(next(iter(metrics._labels)), Verdict("R8", "pass", 60.0, "called back"))
+        seen.append(scrape())
+        assert seen[-1] == generate_latest(metrics.registry).decode() and seen[-1] != seen[-2]
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(endpoint.url.replace("/metrics", "/other"), timeout=5)
+        assert err.value.code == 404
+    finally:
+        endpoint.close()
 
 
 def test_keepalive_ping_keeps_a_quiet_link_fresh(tmp_path, monkeypatch):
