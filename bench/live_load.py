@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.stream import write_stream  # noqa: E402
-from monitor.cli import _spool_demo_greeting, bundled_traces  # noqa: E402
+from monitor.cli_live import bundled_traces, spool_demo_greeting  # noqa: E402
 from monitor.config import load_settings  # noqa: E402
 from monitor.core.tracker import TrackerOptions  # noqa: E402
 from monitor.directory import load_directory  # noqa: E402
@@ -189,7 +189,7 @@ async def run(rate: float, seconds: float, gap: float, tmp: Path) -> dict[str, A
     finishes = expected_finishes(events)
     db, spool = tmp / "live.db", tmp / "spool"
     spool.mkdir()
-    _spool_demo_greeting(spool, bundled_traces())   # one greeting: the worker loads the model, as in use
+    spool_demo_greeting(spool, bundled_traces())   # one greeting: the worker loads the model, as in use
     sim = PacedPbx(events, rate)
     port, mport = await sim.start(), free_port()
     stop, queue = mp.Event(), mp.Queue()

