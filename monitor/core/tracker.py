@@ -51,9 +51,10 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
 
 from .calls import Chan, LiveCall, finish
+from .dialing import DialHandlers, answer, stop_ringing
 from .features import FeatureHandlers
-from .channels import is_trunk, number_from_dialstring, parse_channel, phone_extension
-from .record import CallRecord, Offer
+from .channels import is_trunk, parse_channel, phone_extension
+from .record import CallRecord
 
 Event = Mapping[str, str]
 
@@ -76,7 +77,7 @@ class Anomaly:
     detail: str
 
 
-class Tracker(FeatureHandlers):
+class Tracker(DialHandlers, FeatureHandlers):
     """Pure AMI-event-to-call-record state machine (see the module docstring)."""
 
     def __init__(self, options: TrackerOptions = TrackerOptions()) -> None:
@@ -245,7 +246,7 @@ class Tracker(FeatureHandlers):
             if chan.state == 5 and offer.ring_start is None:
                 offer.ring_start = ts
             elif chan.state == 6 and offer.answered_at is None:
-                _answer(offer, ts)
+                answer(offer, ts)
         return chan.call
 
     def _hangup_request(self, e: Event, ts: float) -> Optional[LiveCall]:
@@ -270,73 +271,10 @@ class Tracker(FeatureHandlers):
         call = chan.call
         call.live.discard(chan.uniqueid)
         if chan.offer is not None:
-            _stop_ringing(chan.offer, ts)
+            stop_ringing(chan.offer, ts)
             if chan.offer.cause is None:
                 chan.offer.cause = chan.cause
         if chan is call.origin:
             call.origin_hangup = ts
         call.close_holds(ts, holder=chan.uniqueid)
         return call
-
-    # -- dialling -------------------------------------------------------------------
-    def _dialbegin(self, e: Event, ts: float) -> Optional[LiveCall]:
-        dest = self._chan(e, "DestUniqueid")
-        if dest is None:
-            return None
-        call = dest.call
-        dialstring = e.get("DialString", "")
-        if call.first_dialstring is None:
-            call.first_dialstring = dialstring
-        if dest.parsed.is_local or dest.offer is not None:
-            return call
-        if dest.trunk:
-            extension = number_from_dialstring(dialstring) or e.get("DestConnectedLineNum") or dest.extension
-        else:
-            extension = dest.extension
-        leg, transfer = call.leg_for_new_offer(ts)
-        offer = Offer(extension, dest.name, dest.uniqueid, leg, ts, to_trunk=dest.trunk)
-        if dest.state == 5:
-            offer.ring_start = ts
-        dest.offer = offer
-        call.offers.append(offer)
-        if transfer is not None:
-            transfer.target = offer
-        return call
-
-    def _dialstate(self, e: Event, ts: float) -> Optional[LiveCall]:
-        dest = self._chan(e, "DestUniqueid")
-        if dest is None:
-            return None
-        # Newstate 5 on the callee is the ring start; this is the fallback when a
-        # server-side filter dropped Newstate.
-        if dest.offer is not None and e.get("DialStatus") == "RINGING" and dest.offer.ring_start is None:
-            dest.offer.ring_start = ts
-        return dest.call
-
-    def _dialend(self, e: Event, ts: float) -> Optional[LiveCall]:
-        dest = self._chan(e, "DestUniqueid")
-        if dest is None:
-            return None
-        offer = dest.offer
-        if offer is not None:
-            status = e.get("DialStatus", "")
-            offer.status = offer.status or status
-            if status == "ANSWER":
-                if offer.answered_at is None:
-                    _answer(offer, ts)
-            else:
-                _stop_ringing(offer, ts)
-        return dest.call
-
-
-def _answer(offer: Offer, ts: float) -> None:
-    offer.answered_at = ts
-    if offer.ring_start is None:
-        offer.ring_start = ts   # answered without ringing (auto-answer, intercom)
-    if offer.ring_end is None:
-        offer.ring_end = ts
-
-
-def _stop_ringing(offer: Offer, ts: float) -> None:
-    if offer.ring_start is not None and offer.ring_end is None:
-        offer.ring_end = ts
