@@ -8,7 +8,7 @@ load tells a reader how noisy), and hands the results to bench/write_doc.py.
 If ``bench/report_bench.py`` (export timings, issue 6) exists it is run too and
 the document links its figures in docs/REPORT.md.
 
-    .venv/bin/python bench/run_all.py [--quick] [--only ingest memory ...] [--results DIR] [--no-doc]
+    .venv/bin/python bench/run_all.py [--quick] [--only ingest memory ... export] [--reuse] [--results DIR] [--no-doc]
 """
 from __future__ import annotations
 
@@ -74,7 +74,9 @@ def run_report_hook(results: Path) -> dict[str, Any] | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes: a check that everything runs, not figures")
-    ap.add_argument("--only", nargs="+", choices=list(STEPS), help="run only these steps")
+    ap.add_argument("--only", nargs="+", choices=list(STEPS) + ["export"], help="run only these steps")
+    ap.add_argument("--reuse", action="store_true",
+                    help="take the steps not run now from earlier results in --results, and write the document")
     ap.add_argument("--results", default=str(Path(tempfile.gettempdir()) / "telmon-bench"),
                     help="where the JSON results go (default: $TMPDIR/telmon-bench)")
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
@@ -84,13 +86,24 @@ def main() -> None:
     started = time.time()
     data: dict[str, Any] = {}
     for name in a.only or list(STEPS):
-        data[name] = run_step(name, a.quick, results)
-    data["_export"] = run_report_hook(results)
+        if name != "export":
+            data[name] = run_step(name, a.quick, results)
+    if not a.only or "export" in a.only:
+        data["_export"] = run_report_hook(results)
+    if a.reuse:
+        # Steps run at another time (e.g. the export after its code changed): their
+        # JSON and load figures are kept as they were measured.
+        earlier = results / "all.json"
+        old = json.loads(earlier.read_text(encoding="utf-8")) if earlier.is_file() else {}
+        for name in list(STEPS) + ["_export"]:
+            if name not in data and name in old:
+                data[name] = old[name]
     data["_machine"] = machine()
     data["_started"] = started
     data["_command"] = "make bench" + (" (bench/run_all.py --quick)" if a.quick else "")
     (results / "all.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
-    if a.no_doc or a.only or a.quick:
+    complete = all(n in data for n in STEPS) and data.get("_export") is not None
+    if a.no_doc or a.quick or (a.only and not (a.reuse and complete)):
         # A partial or quick run must not replace the full figures in the document.
         print(f"\nresults in {results}/all.json (docs/BENCHMARKS.md not rewritten: partial or quick run; "
               f"bench/write_doc.py {results}/all.json rewrites it)")

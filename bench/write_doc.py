@@ -162,10 +162,11 @@ def sections(r: dict[str, Any]) -> list[str]:
         year = bf.get("year_minutes_marginal", bf["year_minutes_wall"])
         out.append(f"\n2x10^8 events: **{year:.0f} min** at the marginal rate between the two sizes "
                    f"({bf['year_minutes_wall']:.0f} min at the largest run's overall rate, start-up included). "
-                   + (f"Peak RSS grows {bf['rss_mb_per_million_events']:.0f} MB per 10^6 events because "
-                      "`telmon replay` keeps every call to print its table at the end: a year in one command would "
-                      f"need ~{bf['year_rss_gb']:.1f} GB, so replay it a month per command "
-                      "(or add a `--quiet` that prints no table)." if "year_rss_gb" in bf else "") + "\n")
+                   + (f"Peak RSS {bf['runs'][0]['peak_rss_mb']:.0f} MB at {bf['runs'][0]['events']:,} events and "
+                      f"{bf['runs'][-1]['peak_rss_mb']:.0f} MB at {bf['runs'][-1]['events']:,} "
+                      f"({bf['rss_mb_per_million_events']:+.0f} MB per 10^6 events; `telmon replay --quiet` keeps "
+                      "no finished call, so a year in one command stays near that)." if "year_rss_gb" in bf else "")
+                   + "\n")
         targets.append(("backfill 2x10^8 events < 60 min", f"{year:.0f} min", verdict(year < 60, f"{60 - year:+.0f} min")))
     exp = r.get("_export")
     out.append("## Export (issue 6)\n\n" + (
