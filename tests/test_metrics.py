@@ -308,3 +308,23 @@ def test_keepalive_ping_keeps_a_quiet_link_fresh(tmp_path, monkeypatch):
         return after_calls, last, age
     after_calls, last, age = asyncio.run(run())
     assert last - after_calls > 0.2 and age < 0.2
+
+
+def test_fast_family_text_is_byte_for_byte_what_prometheus_client_writes():
+    from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+    from monitor.metrics_http import FamilyText
+    disable_created_metrics()      # as Metrics does
+    r = CollectorRegistry()
+    c = Counter("t_odd", 'Help with \\ and\nnewline.', ["b", "a"], registry=r)
+    c.labels('quote " back \\ nl \n', "한글").inc(3)
+    c.labels("x", "y")
+    h = Histogram("t_hist", "H.", ["d"], buckets=[1.5, 3.0, 1e7], registry=r)
+    for v in (0.2, 2.0, 2.5, 9.0, 5e7):
+        h.labels("교류협력팀").observe(v)
+    g = Gauge("t_gauge", "G.", registry=r)
+    g.set(2)
+    for metric in (c, h, g):
+        alone = CollectorRegistry()
+        alone.register(metric)
+        assert FamilyText(metric).render() == generate_latest(alone), metric
+    assert FamilyText(c).fast and FamilyText(h).fast and not FamilyText(g).fast
