@@ -91,10 +91,11 @@ def parse_track(path: Path) -> None:
                 tracker.feed(item)
 
 
-def full(path: Path, url: str) -> None:
+def full(path: Path, url: str, schema: str = "") -> None:
+    """Stage (e): parse, track, store and count metrics, as ``telmon replay`` does."""
     settings = load_settings(None, {}, {})
     directory = load_directory(settings.directory_path)
-    store = Store.open(url)
+    store = Store.open(url, connect_args={"options": f"-csearch_path={schema}"}) if schema else Store.open(url)
     sink = StoreSink(store, batch=2000)
     metrics = Metrics(directory, settings.cadence_obj, settings.thresholds_obj)
     pipeline = Pipeline(settings.cadence_obj, settings.thresholds_obj, TrackerOptions(), directory.department_of,
@@ -124,7 +125,17 @@ def main() -> None:
         timed("(d) parse + track", n, lambda: parse_track(path))
         re_ = timed("(e) parse + track + store (SQLite) + metrics", n, lambda: full(path, f"sqlite:///{tmp}/b.db"))
         if a.pg:
-            timed("(e) parse + track + store (PostgreSQL) + metrics", n, lambda: full(path, a.pg))
+            # A fresh schema, dropped afterwards: every run stores into empty tables.
+            import sqlalchemy as sa
+            schema, admin = f"telmon_bench_{os.getpid()}", sa.create_engine(a.pg)
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            try:
+                timed("(e) parse + track + store (PostgreSQL) + metrics", n, lambda: full(path, a.pg, schema))
+            finally:
+                with admin.begin() as conn:
+                    conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
         print(f"  ratios: (e)/(b) = {re_ / rb:.2f}x, (e)/(a) = {re_ / ra:.3f}x")
         print(f"  backfill of 2x10^8 events at (e): {2e8 / re_ / 60:.0f} min")
         print(f"  peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

@@ -28,7 +28,9 @@ from bench.write_doc import machine, write_doc  # noqa: E402
 
 # name -> (script, full-size arguments, --quick arguments). Full sizes are issue 7's.
 STEPS: dict[str, tuple[str, list[str], list[str]]] = {
-    "ingest": ("ingest.py", ["--events", "1000000"], ["--events", "100000"]),
+    # PostgreSQL as on the development machine (BENCH_PG_URL to point elsewhere).
+    "ingest": ("ingest.py", ["--events", "1000000", "--pg", os.environ.get(
+        "BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")], ["--events", "100000"]),
     "profile": ("profile_ingest.py", ["--events", "300000"], ["--events", "50000"]),
     "live": ("live_load.py", ["--rate", "1000", "--seconds", "60"], ["--rate", "1000", "--seconds", "15"]),
     "memory": ("memory.py", ["--calls", "1000000", "--every", "100000"], ["--calls", "50000", "--every", "10000"]),
