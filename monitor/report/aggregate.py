@@ -226,8 +226,10 @@ class MonthReport:
         others = self._also_charged(call, person, department)
         facts = CallFacts(department, person, when, rings, longest.seconds if longest else None, violations,
                           tuple(others))
-        groups = [self.total, self.departments.setdefault(department, Stats()),
-                  self.people.setdefault(person, Stats())]
+        # get-or-create without building a Stats per call (setdefault's default would: 2 s per 100 k calls)
+        dept_stats = self.departments.get(department) or self.departments.setdefault(department, Stats())
+        person_stats = self.people.get(person) or self.people.setdefault(person, Stats())
+        groups = [self.total, dept_stats, person_stats]
         day = self.daily.get(when.date())
         if day is not None:
             groups.append(day)
@@ -236,7 +238,7 @@ class MonthReport:
         self._keep(person, violations)
         for other in others:
             # Charged the R1 failure only: the call itself is counted once, with its first person.
-            self.people.setdefault(other, Stats()).rules["R1"].failed += 1
+            (self.people.get(other) or self.people.setdefault(other, Stats())).rules["R1"].failed += 1
             self._keep(other, tuple(v for v in violations if v.rule == "R1"))
         return facts
 
