@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import platform
 import subprocess
@@ -134,6 +135,7 @@ def main() -> None:
     ap.add_argument("--calls", type=int, action="append", help="calls in the month (repeat; default 100k and 1M)")
     ap.add_argument("--work", default="/tmp/telmon-report-bench", help="where the databases and outputs go")
     ap.add_argument("--formats", default=",".join(FORMATS))
+    ap.add_argument("--json-out", help="write the figures as JSON here (for bench/run_all.py)")
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -143,13 +145,17 @@ def main() -> None:
         url = make_month(work, n)
         for fmt in [f for f in args.formats.split(",") if f]:
             seconds, rss = run_format(url, fmt, work / f"out-{n}")
-            rows.append((n, fmt, seconds, rss))
+            rows.append((n, fmt, seconds, rss, os.getloadavg()[0]))
             print(f"{n:>9,} calls  {fmt:<4}  {seconds:6.1f} s  peak RSS {rss:6.0f} MiB", file=sys.stderr, flush=True)
     print(f"\n{platform.node()} · {platform.processor() or platform.machine()} · {os.cpu_count()} cores · "
           f"Python {platform.python_version()} · {time.strftime('%Y-%m-%d')}\n")
     print("| calls | format | seconds | peak RSS (MiB) |\n|---:|---|---:|---:|")
-    for n, fmt, seconds, rss in rows:
+    for n, fmt, seconds, rss, _load in rows:
         print(f"| {n:,} | {fmt} | {seconds:.1f} | {rss:.0f} |")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps({"runs": [
+            {"calls": n, "format": fmt, "seconds": seconds, "peak_rss_mib": rss, "load": load}
+            for n, fmt, seconds, rss, load in rows]}, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

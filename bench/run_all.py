@@ -68,9 +68,12 @@ def run_report_hook(results: Path) -> dict[str, Any] | None:
         return None
     print(f"\n== export: python bench/report_bench.py  (load {os.getloadavg()[0]:.2f})", flush=True)
     load_before, start = os.getloadavg(), time.perf_counter()
-    code = subprocess.call([sys.executable, str(script)], cwd=ROOT)
+    out = results / "export.json"
+    out.unlink(missing_ok=True)
+    code = subprocess.call([sys.executable, str(script), "--json-out", str(out)], cwd=ROOT)
+    runs = json.loads(out.read_text(encoding="utf-8"))["runs"] if out.is_file() else []
     return {"command": "python bench/report_bench.py", "exit": code, "runner_seconds": time.perf_counter() - start,
-            "load_before": load_before, "load_after": os.getloadavg()}
+            "load_before": load_before, "load_after": os.getloadavg(), "runs": runs}
 
 
 def main() -> None:
