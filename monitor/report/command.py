@@ -24,7 +24,7 @@ from ..storage.models import CallRow
 from ..storage.store import Store
 from .aggregate import MonthReport
 from .period import DEFAULT_TZ, ReportError, parse_month
-from .reader import stream_calls
+from .fast import FastMonth, Sink
 from .tabular import open_sinks
 
 log = logging.getLogger("telmon.report")
@@ -104,6 +104,16 @@ class Progress:
             self.out.flush()
 
 
+def _fan_out(sinks: list[Any]) -> Sink:
+    """One callback feeding every tabular sink the same prepared rows."""
+    if len(sinks) == 1:
+        return sinks[0].rows
+    def both(row: list[Any], violations: list[list[Any]]) -> None:
+        for sink in sinks:
+            sink.rows(row, violations)
+    return both
+
+
 def run(args: argparse.Namespace, settings: Settings, directory: Directory, err: TextIO = sys.stderr) -> int:
     """The ``telmon report`` command; returns the exit code."""
     try:
@@ -144,12 +154,11 @@ def _run(args: argparse.Namespace, settings: Settings, directory: Directory, err
     progress = Progress(count_calls(store, since, until, departments), err, not args.no_progress)
     started = time.monotonic()
     try:
+        fast = FastMonth(report, sheets=bool(sinks), unmasked=args.unmasked)
+        sink = _fan_out(sinks) if sinks else None
         for dept in departments or [None]:
-            for call in stream_calls(store, since, until, dept):
-                facts = report.add(call)
-                for sink in sinks:
-                    sink.call(call, facts)
-                progress.step()
+            fast.run(store, since, until, dept, sink, progress.step if progress.enabled else None)
+        fast.finish()
     finally:
         progress.close()
         store.close()

@@ -79,9 +79,13 @@ class CsvSink:
 
     def call(self, call: StoredCall, facts: CallFacts) -> None:
         """One call-level row (and its violations), written at once."""
-        self._calls.writerow(["" if v is None else v for v in call_row(call, facts, self.unmasked)])
-        for row in violation_rows(facts):
-            self._violations.writerow(row)
+        self.rows(call_row(call, facts, self.unmasked), violation_rows(facts))
+
+    def rows(self, row: list[Any], violations: list[list[Any]]) -> None:
+        """A prepared call-level row and its violation rows (the fast path, ``fast.FastMonth``)."""
+        self._calls.writerow(["" if v is None else v for v in row])
+        if violations:
+            self._violations.writerows(violations)
 
     def finish(self, report: MonthReport) -> list[Path]:
         """Write the summaries and close every file."""
@@ -136,9 +140,13 @@ class XlsxSink:
 
     def call(self, call: StoredCall, facts: CallFacts) -> None:
         """One call-level row (and its violations), flushed as the next starts."""
-        self.calls.write_row(self._crow, 0, call_row(call, facts, self.unmasked))
+        self.rows(call_row(call, facts, self.unmasked), violation_rows(facts))
+
+    def rows(self, row: list[Any], violations: list[list[Any]]) -> None:
+        """A prepared call-level row and its violation rows (the fast path, ``fast.FastMonth``)."""
+        self.calls.write_row(self._crow, 0, row)
         self._crow += 1
-        for row in violation_rows(facts):
+        for row in violations:
             self.violations.write_row(self._vrow, 0, row)
             self._vrow += 1
 
