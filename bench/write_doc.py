@@ -174,10 +174,10 @@ def sections(r: dict[str, Any]) -> list[str]:
         "SQLite month made from the captures (`bench/report_bench.py`); peak RSS includes Chromium for PDF. "
         "What the time is spent on and what would close the gap: [docs/REPORT.md](REPORT.md).\n\n"
         "| calls | format | seconds | peak RSS (MiB) | load |\n|---:|---|---:|---:|---:|" if exp else
-        "Not measured in this run.") + "\n")
+        "Not measured in this run.\n"))
     for run in (exp or {}).get("runs", []):
         out.append(f"| {run['calls']:,} | {run['format']} | {run['seconds']:.1f} | {run['peak_rss_mib']:.0f} | "
-                   f"{run['load']:.2f} |")
+                   + (f"{run['load']:.2f} |" if run.get("load") is not None else "— |"))
     big = [x for x in (exp or {}).get("runs", []) if x["calls"] >= 1_000_000]
     if big:
         worst = max(big, key=lambda x: x["seconds"])
