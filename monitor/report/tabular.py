@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from ..storage.store import StoredCall
 from .aggregate import SCORE_GOAL, CallFacts, MonthReport
+from .xlsxstream import StreamedSheet, splice
 from .columns import CALL_HEADERS, FORMULAS, STAT_COLUMNS, VIOLATION_HEADERS, call_row, violation_rows
 
 DEPT_HEADERS = ["department"] + [c.header for c in STAT_COLUMNS]
@@ -129,7 +130,9 @@ class XlsxSink:
         self._header(self.violations, VIOLATION_HEADERS, [14, 9, 10, 11, 9, 18, 6, 16, 80])
         self._header(self.calls, CALL_HEADERS, [18, 11, 9, 9, 15, 15, 10, 14, 9, 10, 6, 9, 9]
                      + [8, 12] * 7 + [10])
-        self._vrow = self._crow = 1
+        # Sheets 5 and 6 (creation order): their rows go to XML files, spliced in at the end.
+        self._vstream = StreamedSheet("xl/worksheets/sheet5.xml", path.parent)
+        self._cstream = StreamedSheet("xl/worksheets/sheet6.xml", path.parent)
 
     def _header(self, ws: Any, headers: list[str], widths: list[int]) -> None:
         for i, h in enumerate(headers):
@@ -144,11 +147,9 @@ class XlsxSink:
 
     def rows(self, row: list[Any], violations: list[list[Any]]) -> None:
         """A prepared call-level row and its violation rows (the fast path, ``fast.FastMonth``)."""
-        self.calls.write_row(self._crow, 0, row)
-        self._crow += 1
-        for row in violations:
-            self.violations.write_row(self._vrow, 0, row)
-            self._vrow += 1
+        self._cstream.write(row)
+        for vrow in violations:
+            self._vstream.write(vrow)
 
     def _stats_sheet(self, ws: Any, rows: list[list[Any]], lead: int, lead_widths: list[int]) -> None:
         from xlsxwriter.utility import xl_rowcol_to_cell
@@ -191,7 +192,10 @@ class XlsxSink:
         self._header(self.training, TRAINING_HEADERS, [14, 9, 10, 10, 11, 9, 18, 6, 16, 80])
         for r, row in enumerate(training_rows(report), start=1):
             self.training.write_row(r, 0, row)
+        self._vstream.close()
+        self._cstream.close()
         self.book.close()
+        splice(self.path, [self._vstream, self._cstream])
         return [self.path]
 
 
