@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from conftest import SCENARIOS, TRACES, replay_bytes
+from conftest import REPO, SCENARIOS, TRACES, replay_bytes
 from monitor.core.cadence import KOREA, Cadence
 from monitor.core.export import call_json
 from monitor.core.record import CallRecord, Hold, Offer, Transfer, WaitStretch
@@ -279,3 +279,40 @@ def test_sqlite_directory_is_created_and_a_bad_file_is_a_storage_error(tmp_path)
         Store.open(f"sqlite:///{junk}")
     with pytest.raises(StorageError, match="directory"):
         Store.open(f"sqlite:///{junk / 'below_a_file' / 'x.db'}")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_processes_opening_a_fresh_database_at_once_all_succeed(tmp_path, backend):
+    """`telmon run` creating the schema while `telmon calls` opens the same new database."""
+    import subprocess
+    import sys
+    if backend == "sqlite":
+        url, options, cleanup = f"sqlite:///{tmp_path / 'fresh.db'}", "", None
+    else:
+        schema = f"telmon_test_{uuid.uuid4().hex[:10]}"
+        admin = sa.create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        url, options = PG_URL, f"-csearch_path={schema}"
+
+        def cleanup() -> None:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+    code = ("import sys, time; from monitor.storage.store import Store; "
+            "start = float(sys.argv[3]); time.sleep(max(0.0, start - time.time())); "
+            "kw = {'connect_args': {'options': sys.argv[2]}} if sys.argv[2] else {}; "
+            "Store.open(sys.argv[1], **kw).close(); print('ok')")
+    start = f"{__import__('time').time() + 3.0}"    # every process past its imports, then all at once
+    try:
+        procs = [subprocess.Popen([sys.executable, "-c", code, url, options, start], cwd=str(REPO),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(5)]
+        results = [p.communicate(timeout=120) for p in procs]
+        assert all(p.returncode == 0 and out.strip() == "ok" for p, (out, _) in zip(procs, results)), results
+        kw = {"connect_args": {"options": options}} if options else {}
+        s = Store.open(url, **kw)
+        assert s.count_calls() == 0
+        s.close()
+    finally:
+        if cleanup is not None:
+            cleanup()
