@@ -143,3 +143,20 @@ def test_fast_path_gives_the_reference_figures(url):
     assert t.rules["R3"].reviewed == 1 and t.rules["R7"].unclear == 1 and t.transfers_lost and t.bounced
     # Call 17 rang several phones past ring 2: each is charged its R1 failure, the department once.
     assert sum(s.rules["R1"].failed for s in ref.people.values()) > t.rules["R1"].failed
+
+
+def test_xlsx_rows_past_excels_limit_are_counted_and_noted_not_written(tmp_path, monkeypatch, caplog):
+    """A row number past 1,048,576 would make Excel reject the whole file: the sheet ends with a note."""
+    import re as _re
+    from monitor.report import xlsxstream
+    monkeypatch.setattr(xlsxstream, "EXCEL_ROWS", 5)
+    sheet = xlsxstream.StreamedSheet("xl/worksheets/sheet6.xml", tmp_path)
+    for i in range(10):
+        sheet.write([f"call {i}", i])
+    with caplog.at_level("WARNING", logger="telmon"):
+        sheet.close()
+    xml = sheet.path.read_text(encoding="utf-8")
+    rows = [int(r) for r in _re.findall(r'<row r="(\d+)"', xml)]
+    assert rows == [2, 3, 4, 5] and "call 2" in xml and "call 3" not in xml
+    assert "only in the CSV file" in xml and sheet.dropped == 7
+    assert "7 rows past Excel's 5-row limit" in caplog.text

@@ -20,6 +20,7 @@ an ``r`` attribute in order; rows keep theirs.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -31,6 +32,10 @@ from typing import Any, Optional
 _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CACHE_LIMIT = 200_000
+EXCEL_ROWS = 1_048_576     # the most rows an Excel worksheet holds
+OVERFLOW_NOTE = ("Excel holds 1,048,576 rows: the rows from here on are only in the CSV file "
+                 "(telmon report --format csv)")
+log = logging.getLogger("telmon")
 
 
 def _escape(text: str) -> str:
@@ -60,10 +65,18 @@ class StreamedSheet:
         self.path = Path(name)
         self._fh = os.fdopen(fd, "w", encoding="utf-8", buffering=1 << 20)
         self.rows = 1            # rows in the sheet so far, the header included
+        self.dropped = 0         # rows past Excel's limit (in the CSV only)
         self._cells: dict[Any, str] = {}
 
     def write(self, values: list[Any]) -> None:
-        """Append one row."""
+        """Append one row (past Excel's last row: counted, and the sheet's last row says so)."""
+        if self.dropped or self.rows + 1 >= EXCEL_ROWS:
+            # A row number past Excel's limit would make the whole file unreadable.
+            if not self.dropped:
+                self.rows += 1
+                self._fh.write(f'<row r="{self.rows}">{cell_xml(OVERFLOW_NOTE)}</row>')
+            self.dropped += 1
+            return
         cells, get = self._cells, self._cells.get
         parts = []
         for v in values:
@@ -79,6 +92,9 @@ class StreamedSheet:
     def close(self) -> None:
         """Flush the rows to disk."""
         self._fh.close()
+        if self.dropped:
+            log.warning("%s: %d rows past Excel's %d-row limit are only in the CSV file",
+                        self.member, self.dropped, EXCEL_ROWS)
 
 
 def splice(path: Path, sheets: list[StreamedSheet]) -> None:
