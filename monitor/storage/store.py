@@ -98,7 +98,8 @@ class Store:
         monitor) opens it would otherwise race: both see no schema, both create it,
         one fails with "table calls already exists". On PostgreSQL an advisory lock
         makes them take turns; SQLite runs DDL outside transactions (pysqlite), so a
-        migration that lost the race is retried until the winner's revision is there.
+        migration that lost the race ("already exists", "database is locked") is
+        retried until the winner's revision is there.
         """
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -111,7 +112,10 @@ class Store:
                     command.upgrade(cfg, "head")
                 return
             except DBAPIError as exc:
-                if "already exists" not in str(exc.orig) or attempt == MIGRATE_ATTEMPTS - 1:
+                # SQLite: "database is locked" too (switching a new file to WAL, or two
+                # writers upgrading their locks at once, fails at once rather than waiting).
+                lost_race = any(m in str(exc.orig) for m in ("already exists", "database is locked"))
+                if not lost_race or attempt == MIGRATE_ATTEMPTS - 1:
                     raise
                 time.sleep(0.1 * (attempt + 1))
 
