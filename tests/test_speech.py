@@ -5,7 +5,6 @@ import csv
 import json
 import shutil
 import threading
-import time
 from collections import Counter, defaultdict
 
 import pytest

@@ -27,7 +27,7 @@ from typing import Any, Optional
 
 from ..core.cadence import Cadence
 from ..core.record import OUTBOUND, Offer
-from ..core.rules import Thresholds, Verdict
+from ..core.rules import Thresholds
 from ..directory import Directory
 from ..storage.store import StoredCall
 from .evidence import evidence_text, is_reviewed, value_text

@@ -1,8 +1,8 @@
 """``telmon report``: one pass over the month's calls, feeding the tallies and every requested writer.
 
-The database is read once, streamed (``Store.load_calls`` yields rows in batches);
-each call goes to the aggregator and to the call-level sinks (CSV, XLSX) and is
-then dropped. HTML and PDF are made from the finished tallies.
+The database is read once, streamed as one flat row per call (``fastread.py``);
+each row goes to the tallies (``fast.py``) and to the call-level sinks (CSV, XLSX)
+and is then dropped. HTML and PDF are made from the finished tallies.
 """
 from __future__ import annotations
 

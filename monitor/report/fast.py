@@ -25,7 +25,7 @@ from ..storage.store import Store
 from .aggregate import _OUTCOME_FIELD, _RESULT_FIELD, NO_DEPARTMENT, RULES, SPEECH_RULES, UNKNOWN, MonthReport, \
     PersonKey, Stats, Violation
 from .evidence import evidence_text, is_reviewed, value_text
-from .fastread import BASE, stream_flat
+from .fastread import stream_flat
 from .reader import _value
 
 Sink = Callable[[list[Any], list[list[Any]]], None]   # (call row, violation rows)
