@@ -78,7 +78,7 @@ class Pbx:
         if self.confdir.exists():
             shutil.rmtree(self.confdir)
         shutil.copytree(self.kit / "sample-conf", self.confdir)
-        for path in sorted(self.overlay.iterdir()):
+        for path in sorted(self.overlay.iterdir()) if self.overlay.is_dir() else []:
             if path.is_file() and path.suffix == ".conf":
                 shutil.copy(path, self.confdir / path.name)
 
