@@ -23,6 +23,10 @@ test: $(STAMP)
 	scripts/install-system-deps.sh prometheus:prometheus promtool:prometheus
 	scripts/install-system-deps.sh chromium:chromium pdftoppm:poppler-utils pdftotext:poppler-utils
 	scripts/install-system-deps.sh file:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc:fonts-noto-cjk
+	@# The real Asterisk kit (../shared/asterisk or TELMON_PBX_KIT): install the libraries it needs.
+	@kit="$${TELMON_PBX_KIT:-../shared/asterisk}"; if [ -f "$$kit/pbx.sh" ]; then \
+	    bash "$$kit/pbx.sh" deps --install-deps >/dev/null || echo "Asterisk kit: missing libraries (see above)"; \
+	else echo "Asterisk kit not found ($$kit): the real-PBX tests will be skipped"; fi
 	$(BIN)/python -m pytest -q
 
 # Benchmarks (issue 7), run by hand: every bench/ script, then docs/BENCHMARKS.md is

@@ -84,7 +84,7 @@ def telmon_parse(path: Path, wanted) -> None:
 
 def parse_track(path: Path) -> None:
     tracker = Tracker()
-    decoder = AmiDecoder(wanted=tracker.wanted_events)
+    decoder = AmiDecoder(wanted=tracker.wanted_events, wanted_when=tracker.wanted_when)
     for chunk in chunks(path):
         for item in decoder.feed(chunk):
             if isinstance(item, Message) and item.event:

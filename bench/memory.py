@@ -62,7 +62,7 @@ def shifter(value: str) -> Callable[[int], str] | None:
 def templates(drop_one_hangup: bool) -> list[tuple[dict[str, str], list[tuple[str, str]]]]:
     """The base repetition's tracked events as (static fields, [(key, dynamic value)])."""
     tracker = Tracker()
-    events = [m for m in AmiDecoder(wanted=tracker.wanted_events).feed(base_stream())
+    events = [m for m in AmiDecoder(wanted=tracker.wanted_events, wanted_when=tracker.wanted_when).feed(base_stream())
               if isinstance(m, Message) and m.event]
     if drop_one_hangup:   # the Hangup that ends the first call: that call goes stale, every repetition
         for i, e in enumerate(events):

@@ -60,7 +60,7 @@ class Pipeline:
 
     def new_decoder(self) -> AmiDecoder:
         """A decoder that skips the events the tracker does not read (a new one per stream)."""
-        return AmiDecoder(wanted=self.tracker.wanted_events)
+        return AmiDecoder(wanted=self.tracker.wanted_events, wanted_when=self.tracker.wanted_when)
 
     def feed_bytes(self, data: bytes, source: str = "stream") -> list[Finished]:
         """Decode bytes (any chunking) and process every complete event."""

@@ -26,9 +26,14 @@ class Replayed:
     malformed: list[Malformed] = field(default_factory=list)
 
 
-def replay_bytes(data: bytes, chunk: int = 0, options: TrackerOptions = TrackerOptions()) -> Replayed:
-    """Feed raw AMI bytes (optionally in small chunks) through codec and tracker."""
-    decoder, tracker = AmiDecoder(), Tracker(options)
+def replay_bytes(data: bytes, chunk: int = 0, options: TrackerOptions = TrackerOptions(),
+                 skip_noise: bool = False) -> Replayed:
+    """Feed raw AMI bytes (optionally in small chunks) through codec and tracker.
+
+    ``skip_noise`` decodes as ``telmon run`` does: only the events the tracker reads.
+    """
+    tracker = Tracker(options)
+    decoder = AmiDecoder(wanted=tracker.wanted_events, wanted_when=tracker.wanted_when) if skip_noise else AmiDecoder()
     out = Replayed([], tracker)
     pieces = [data] if not chunk else [data[i:i + chunk] for i in range(0, len(data), chunk)]
     items = []

@@ -27,7 +27,7 @@ No I/O happens here: callers own the sockets and files.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Optional, Union
+from typing import Iterable, Mapping, Optional, Union
 
 _CRLF_END = b"\r\n\r\n"
 _LF_END = b"\n\n"
@@ -79,7 +79,8 @@ Item = Union[Message, Banner, Malformed]
 class AmiDecoder:
     """Incremental AMI decoder (see the module docstring)."""
 
-    def __init__(self, wanted: Optional[Iterable[str]] = None, max_frame: int = 1 << 20) -> None:
+    def __init__(self, wanted: Optional[Iterable[str]] = None, max_frame: int = 1 << 20,
+                 wanted_when: Optional[Mapping[str, bytes]] = None) -> None:
         self._buf = b""
         self._base = 0            # absolute offset of _buf[0]
         self._banner_done = False
@@ -87,6 +88,9 @@ class AmiDecoder:
         self._wanted = frozenset(wanted) if wanted is not None else None
         # The same names as bytes: noise is recognised without decoding its name.
         self._wanted_raw = frozenset(n.encode("utf-8") for n in self._wanted) if self._wanted is not None else None
+        # Of some wanted events only frames holding given bytes matter (``Newexten``: only
+        # ``Application: VoiceMail``); the rest are dropped with one substring search.
+        self._when_raw = {n.encode("utf-8"): needle for n, needle in (wanted_when or {}).items()}
         self._max_frame = max_frame
         self.skipped_noise = 0    # frames dropped by the ``wanted`` filter
         self.frames = 0           # complete frames seen (including noise)
@@ -157,7 +161,12 @@ class AmiDecoder:
         wanted = self._wanted_raw
         if wanted is not None and buf.startswith(b"Event: ", start):
             eol = buf.find(b"\n", start, stop)
-            if buf[start + 7:(eol if eol >= 0 else stop)].rstrip(b"\r") not in wanted:
+            name = buf[start + 7:(eol if eol >= 0 else stop)].rstrip(b"\r")
+            if name not in wanted:
+                self.skipped_noise += 1
+                return None
+            needle = self._when_raw.get(name) if self._when_raw else None
+            if needle is not None and buf.find(needle, start, stop) < 0:
                 self.skipped_noise += 1
                 return None
         offset = self._base + start

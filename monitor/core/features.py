@@ -100,6 +100,11 @@ class FeatureHandlers:
         if chan is None:
             return None
         by = self.channels.get(e.get("TransfererUniqueid", ""))
+        last = chan.call.transfers[-1] if chan.call.transfers else None
+        if last is not None and last.kind == "park" and last.target is None and abs(ts - last.at) < 1.0:
+            # ParkedCall can arrive before the BlindTransfer that parked the caller: one transfer.
+            last.by = by.extension if by else last.by
+            return chan.call
         chan.call.transfers.append(Transfer("blind", by.extension if by else e.get("TransfererCallerIDNum", ""),
                                             e.get("Extension", ""), ts))
         return chan.call

@@ -15,7 +15,10 @@ INTERNAL = "internal"    # phone to phone (or to a queue) inside the PBX
 
 # Call outcomes. ``incomplete`` is a call whose events stopped before all of
 # its channels hung up (lost events, monitor restart): it is stored, never judged.
-OUTCOMES = ("answered", "abandoned", "no_answer", "busy", "rejected", "failed", "incomplete")
+# ``voicemail``: nobody answered and the caller reached a mailbox (a missed caller all the same);
+# ``conference``: the caller dialled a meeting room, no phone was offered the call.
+OUTCOMES = ("answered", "abandoned", "no_answer", "busy", "rejected", "failed", "incomplete",
+            "voicemail", "conference")
 
 # Legs an offer can belong to.
 LEG_DIRECT = "direct"      # the caller's own Dial()
@@ -68,9 +71,14 @@ class Hold:
 
 @dataclass
 class Transfer:
-    """A blind or attended transfer of the caller."""
+    """The caller handed on: blind or attended transfer, park, sent into a conference room or a mailbox.
 
-    kind: str                    # "blind" | "attended"
+    ``target`` is the offer that took the caller: the phone rung, the colleague who
+    retrieved the park (status ``UNPARK``) or the first person met in the room
+    (``CONFERENCE``). A transfer to voicemail has none and loses nobody.
+    """
+
+    kind: str                    # "blind" | "attended" | "park" | "conference" | "voicemail"
     by: str                      # extension of the transferring party
     to: str                      # extension (or number) of the target
     at: float
@@ -86,7 +94,7 @@ class Transfer:
 class WaitStretch:
     """A stretch in which the caller was not talking to a person."""
 
-    kind: str   # "ringing" | "queue" | "hold" | "transfer"
+    kind: str   # "ringing" | "queue" | "hold" | "transfer" | "park" | "ivr"
     start: float
     end: float
 

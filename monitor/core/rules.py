@@ -119,7 +119,8 @@ def judge_transfer(call: CallRecord, limits: Thresholds) -> Verdict:
     if not call.transfers:
         return Verdict("R5", NA, 0, "no transfer")
     count = len(call.transfers)
-    lost = [t for t in call.transfers if not t.answered]
+    # A caller sent to a mailbox on purpose is not lost: the message reaches the person.
+    lost = [t for t in call.transfers if not t.answered and t.kind != "voicemail"]
     if lost:
         t = lost[-1]
         return Verdict("R5", FAIL, count, f"caller lost after {t.kind} transfer {t.by} -> {t.to}")
@@ -142,7 +143,7 @@ def judge_call(call: CallRecord, cadence: Cadence, limits: Thresholds) -> dict[s
 
 def missed_inbound(call: CallRecord) -> bool:
     """True for an inbound caller nobody answered: the calls R8 wants called back."""
-    return call.direction == INBOUND and call.outcome in ("abandoned", "no_answer", "busy", "rejected")
+    return call.direction == INBOUND and call.outcome in ("abandoned", "no_answer", "busy", "rejected", "voicemail")
 
 
 def department_of_call(call: CallRecord, dept_of: DeptLookup) -> Optional[str]:

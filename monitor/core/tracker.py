@@ -53,6 +53,7 @@ from typing import Callable, Mapping, Optional
 from .calls import Chan, LiveCall, finish
 from .dialing import DialHandlers, answer, stop_ringing
 from .features import FeatureHandlers
+from .office import OfficeHandlers
 from .channels import is_trunk, parse_channel, phone_extension
 from .record import CallRecord
 
@@ -77,7 +78,7 @@ class Anomaly:
     detail: str
 
 
-class Tracker(DialHandlers, FeatureHandlers):
+class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
     """Pure AMI-event-to-call-record state machine (see the module docstring)."""
 
     def __init__(self, options: TrackerOptions = TrackerOptions()) -> None:
@@ -88,6 +89,7 @@ class Tracker(DialHandlers, FeatureHandlers):
         self.anomalies: deque[Anomaly] = deque(maxlen=options.max_anomalies)
         self.counts: Counter[str] = Counter()
         self._finished: OrderedDict[str, None] = OrderedDict()  # recently hung-up uniqueids
+        self.rooms: dict[str, dict[str, Chan]] = {}   # ConfBridge room -> channels in it
         self._handlers: dict[str, Callable[[Event, float], Optional[LiveCall]]] = {
             "Newchannel": self._newchannel, "Newstate": self._newstate,
             "DialBegin": self._dialbegin, "DialState": self._dialstate, "DialEnd": self._dialend,
@@ -97,6 +99,10 @@ class Tracker(DialHandlers, FeatureHandlers):
             "Hold": self._hold, "Unhold": self._unhold,
             "MusicOnHoldStart": self._moh_start, "MusicOnHoldStop": self._moh_stop,
             "BlindTransfer": self._blind_transfer, "AttendedTransfer": self._attended_transfer,
+            "Pickup": self._pickup, "Newexten": self._newexten, "MessageWaiting": self._message_waiting,
+            "ParkedCall": self._parked, "UnParkedCall": self._unparked,
+            "ParkedCallTimeOut": self._park_gone, "ParkedCallGiveUp": self._park_gone,
+            "ConfbridgeJoin": self._conf_join, "ConfbridgeLeave": self._conf_leave,
         }
 
     # Names of the events the tracker reads: the codec may skip everything else unparsed.
@@ -104,6 +110,10 @@ class Tracker(DialHandlers, FeatureHandlers):
     def wanted_events(self) -> frozenset[str]:
         """Event names this tracker handles (plus Shutdown, which flushes every call)."""
         return frozenset(self._handlers) | {"Shutdown"}
+
+    # Of these, only frames holding these bytes matter: of all the dialplan steps
+    # (Newexten, a large share of an unfiltered stream) only VoiceMail is read.
+    wanted_when: Mapping[str, bytes] = {"Newexten": b"Application: VoiceMail"}
 
     def feed(self, event: Event) -> list[CallRecord]:
         """Apply one event; return the calls it finished (usually none)."""
@@ -247,6 +257,10 @@ class Tracker(DialHandlers, FeatureHandlers):
                 offer.ring_start = ts
             elif chan.state == 6 and offer.answered_at is None:
                 answer(offer, ts)
+        elif chan.state == 6 and chan is chan.call.origin and chan.call.pbx_answered_at is None:
+            # The caller's own channel answered: by a person (their offer goes Up too) or by
+            # the PBX itself (IVR, queue, voicemail). Which one is decided when the call ends.
+            chan.call.pbx_answered_at = ts
         return chan.call
 
     def _hangup_request(self, e: Event, ts: float) -> Optional[LiveCall]:
@@ -277,4 +291,6 @@ class Tracker(DialHandlers, FeatureHandlers):
         if chan is call.origin:
             call.origin_hangup = ts
         call.close_holds(ts, holder=chan.uniqueid)
+        if self.rooms:
+            self._leave_rooms(chan)
         return call

@@ -16,7 +16,7 @@ import asyncio
 import itertools
 from collections import deque
 import logging
-from typing import AsyncIterator, Iterable, Optional
+from typing import AsyncIterator, Iterable, Mapping, Optional
 
 from ..ami.codec import AmiDecoder, Banner, Malformed, Message, encode_action
 
@@ -37,10 +37,10 @@ class AmiSession:
     """An open, logged-in AMI connection."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 wanted: Optional[Iterable[str]] = None) -> None:
+                 wanted: Optional[Iterable[str]] = None, wanted_when: Optional[Mapping[str, bytes]] = None) -> None:
         self._reader = reader
         self._writer = writer
-        self._decoder = AmiDecoder(wanted=wanted)
+        self._decoder = AmiDecoder(wanted=wanted, wanted_when=wanted_when)
         self._ids = itertools.count(1)
         self._queue: deque[object] = deque()
         self.banner: Optional[str] = None
@@ -48,13 +48,14 @@ class AmiSession:
 
     @classmethod
     async def open(cls, host: str, port: int, username: str, secret: str,
-                   wanted: Optional[Iterable[str]] = None, timeout: float = 10.0) -> "AmiSession":
+                   wanted: Optional[Iterable[str]] = None, timeout: float = 10.0,
+                   wanted_when: Optional[Mapping[str, bytes]] = None) -> "AmiSession":
         """Connect, read the banner and log in; raises AmiError / LoginFailed."""
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             raise AmiError(f"cannot connect to AMI at {host}:{port}: {exc or 'timed out'}") from None
-        session = cls(reader, writer, wanted)
+        session = cls(reader, writer, wanted, wanted_when)
         try:
             await asyncio.wait_for(session._login(username, secret), timeout)
         except asyncio.TimeoutError:

@@ -92,7 +92,7 @@ class Listener:
     async def _session(self, stop: asyncio.Event) -> None:
         wanted = self.pipeline.tracker.wanted_events | LIST_EVENTS
         session = await AmiSession.open(self.ami.host, self.ami.port, self.ami.username, self.ami.secret,
-                                        wanted=wanted)
+                                        wanted=wanted, wanted_when=self.pipeline.tracker.wanted_when)
         self.state.connected = True
         self.state.sessions += 1
         if self.state.sessions > 1:

@@ -53,9 +53,11 @@ class PbxError(RuntimeError):
 class Pbx:
     """One running Asterisk of the kit, configured from sample-conf plus ``overlay`` files."""
 
-    def __init__(self, kit: Path, overlay: Path = LAB_CONF, rundir: Optional[Path] = None) -> None:
+    def __init__(self, kit: Path, overlay: Path = LAB_CONF, rundir: Optional[Path] = None,
+                 append: Optional[dict[str, str]] = None) -> None:
         self.kit = kit
         self.overlay = overlay
+        self.append = append or {}   # file name -> text added at its end (e.g. an AMI account)
         # The CLI socket path must stay under 108 characters: keep the run folder short.
         self.rundir = rundir or Path(tempfile.mkdtemp(prefix="tpbx"))
         self.confdir = self.rundir / "conf"
@@ -81,6 +83,9 @@ class Pbx:
         for path in sorted(self.overlay.iterdir()) if self.overlay.is_dir() else []:
             if path.is_file() and path.suffix == ".conf":
                 shutil.copy(path, self.confdir / path.name)
+        for name, text in self.append.items():
+            with open(self.confdir / name, "a", encoding="utf-8") as out:
+                out.write("\n" + text)
 
     def add_sounds(self, sounds: dict[str, bytes]) -> None:
         """Install prompt files (name -> WAV bytes) in the sounds folder Asterisk reads."""
