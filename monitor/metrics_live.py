@@ -8,9 +8,10 @@ they ended now.
 * A phone *rings now* when an office phone offered to a caller started ringing and
   neither stopped nor was picked up.
 * A caller *waits now* in the same stretches R4 measures: in a queue nobody has
-  answered from, on hold (a Hold, or music on hold outside a queue), waiting on a
-  blind transfer, or ringing before anyone answered (not on outbound calls: that
-  is the customer's phone). The wait's age is counted from the start of the
+  answered from (menu seconds before it included), on hold (a Hold, or music on
+  hold outside a queue), waiting on a blind transfer, on park or alone in a
+  conference room, in an IVR menu, or ringing before anyone answered (not on
+  outbound calls: that is the customer's phone). The wait's age is counted from the start of the
   current stretch.
 
 "Now" is the tracker's event clock, moved on by the wall-clock time since that
@@ -32,7 +33,7 @@ from typing import Callable, Iterable, Optional
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from .core.calls import LiveCall
+from .core.calls import LiveCall, first_wait_start
 from .core.record import LEG_DIRECT, LEG_QUEUE, LEG_TRANSFER, Offer
 from .core.rules import DeptLookup
 
@@ -55,6 +56,12 @@ def _outbound(call: LiveCall) -> bool:
     return not call.origin.trunk and any(o.to_trunk for o in call.offers if o.leg == LEG_DIRECT)
 
 
+def _in_menu(call: LiveCall) -> bool:
+    # Answered by the PBX, no phone offered yet, not a mailbox or a meeting room: an IVR menu.
+    return (not call.offers and call.pbx_answered_at is not None and call.voicemail_at is None
+            and call.conference is None)
+
+
 def wait_start(call: LiveCall) -> Optional[float]:
     """When the caller's current wait for a person began (event time), or None when not waiting."""
     if call.origin.hung_up:
@@ -64,12 +71,12 @@ def wait_start(call: LiveCall) -> Optional[float]:
     answered = [o for o in call.offers if o.answered and o.leg != LEG_TRANSFER]
     if call.in_queue and call.queue_joined_at is not None:
         if not any(o.leg == LEG_QUEUE for o in answered):
-            starts.append(call.queue_joined_at)
+            starts.append(first_wait_start(call, call.queue_joined_at))
     elif (call.queue_joined_at is None and not answered and not _outbound(call)
-          and any(_still_offered(o) for o in call.offers if o.leg == LEG_DIRECT)):
+          and (any(_still_offered(o) for o in call.offers if o.leg == LEG_DIRECT) or _in_menu(call))):
         starts.append(call.start)
     last = call.transfers[-1] if call.transfers else None
-    if last is not None and last.kind == "blind" and not last.answered:
+    if last is not None and last.kind in ("blind", "park", "conference") and not last.answered:
         if last.target is None or _still_offered(last.target):
             starts.append(last.at)
     return min(starts) if starts else None

@@ -33,7 +33,8 @@ def test_pickup_is_an_answer_by_the_colleague_whatever_the_order(dialend_first):
     answer = [dial("DialEnd", 17.002, "1.0", "2.0", DialStatus="ANSWER"),
               ev("Newstate", 17.002, Uniqueid="1.0", ChannelState="6")]
     picked = [ev("Pickup", 17.003, Uniqueid="2.0", TargetUniqueid="1.1")]
-    records, _ = transcript("\n\n".join(_ringing_call() + pickup + (answer + picked if dialend_first else picked + answer) + [
+    order = answer + picked if dialend_first else picked + answer
+    records, _ = transcript("\n\n".join(_ringing_call() + pickup + order + [
         ev("Hangup", 17.004, Uniqueid="1.1", Cause="26"),
         ev("Hangup", 30.0, Uniqueid="1.0", Cause="16"),
         ev("Hangup", 30.001, Uniqueid="2.0", Cause="16"),

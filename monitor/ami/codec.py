@@ -209,7 +209,7 @@ def _fast_headers(msg: Message, lines: list[str]) -> bool:
     False with ``msg`` empty, and the careful loop decides.
     """
     try:
-        msg.update([line.split(": ", 1) for line in lines])
+        msg.update([line.split(": ", 1) for line in lines])  # type: ignore[misc]  # 2-item lists act as pairs
     except ValueError:          # a line without ": "
         msg.clear()
         return False

@@ -63,7 +63,7 @@ class CallbackBook:
         same = self._by_number.get(key) if key is not None else None
         if same is not None:
             same.pop(missed.linkedid, None)
-            if not same:
+            if not same and key is not None:
                 del self._by_number[key]
 
     def initial(self, call: CallRecord) -> Verdict:

@@ -134,7 +134,7 @@ def _outcome(call: LiveCall, answered: Optional[Offer]) -> str:
     return "failed"
 
 
-def _first_wait_start(call: LiveCall, joined: Optional[float]) -> float:
+def first_wait_start(call: LiveCall, joined: Optional[float]) -> float:
     """Where the caller's first wait for a person starts: at arrival, menu seconds included.
 
     An IVR in front of a queue or a desk phone is waiting for a person too; only a
@@ -162,7 +162,7 @@ def _waits(call: LiveCall, answered: Optional[Offer], end: float) -> list[WaitSt
             stop = answered.answered_at
         else:
             stop = call.queue_left_at if call.queue_left_at is not None else end
-        waits.append(WaitStretch("queue", _first_wait_start(call, call.queue_joined_at), stop))
+        waits.append(WaitStretch("queue", first_wait_start(call, call.queue_joined_at), stop))
     elif any(o.leg == LEG_DIRECT for o in call.offers):
         direct = [o for o in call.offers if o.leg == LEG_DIRECT]
         if answered is not None and answered.answered_at is not None:

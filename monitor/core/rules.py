@@ -148,9 +148,10 @@ def missed_inbound(call: CallRecord) -> bool:
 
 def department_of_call(call: CallRecord, dept_of: DeptLookup) -> Optional[str]:
     """The department that owned the call: who answered, else who was rung, else what was dialed."""
-    candidates = [call.answered_by] + [o.extension for o in call.offers if not o.to_trunk] + [call.dialed]
+    candidates: list[Optional[str]] = [call.answered_by, *(o.extension for o in call.offers if not o.to_trunk),
+                                       call.dialed]
     if call.direction == OUTBOUND:
-        candidates = [call.caller] + candidates
+        candidates = [call.caller, *candidates]
     for ext in candidates:
         if ext:
             dept = dept_of(ext)

@@ -185,9 +185,9 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
         for uid, e in now_up.items():
             if uid and uid not in self.channels:
                 adopted = dict(e, Event="Newchannel", Timestamp=str(self.clock))
-                call = self._newchannel(adopted, self.clock)
-                if call is not None:
-                    call.partial = True
+                adopted_call = self._newchannel(adopted, self.clock)
+                if adopted_call is not None:
+                    adopted_call.partial = True
                     self.counts["adopted"] += 1
         return done
 

@@ -53,9 +53,9 @@ def check_call(rec: CallRecord, t: dict[str, Any]) -> None:
     _transfers(rec, t, cid)
     kinds = [(w.kind, round(w.seconds, 2)) for w in rec.waits]
     assert [w.kind for w in rec.waits] == [w["kind"] for w in t["waits"]], f"{cid}: waits {kinds}"
-    for got, want in zip(rec.waits, t["waits"]):
-        near(got.start, want["start"], f"{cid} {want['kind']} wait start")
-        near(got.seconds, want["seconds"], f"{cid} {want['kind']} wait seconds")
+    for stretch, want in zip(rec.waits, t["waits"]):
+        near(stretch.start, want["start"], f"{cid} {want['kind']} wait start")
+        near(stretch.seconds, want["seconds"], f"{cid} {want['kind']} wait seconds")
     verdicts = judge_call(rec, KOREA, Thresholds())
     results = {rule: v.result for rule, v in verdicts.items()}
     results["R8"] = "pending" if missed_inbound(rec) else "n/a"
