@@ -8,10 +8,16 @@ voicemail seen only through ``MessageWaiting`` (``Newexten`` filtered out).
 """
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from conftest import replay_bytes
+
+from monitor.ami.codec import AmiDecoder, Message
 from monitor.core.cadence import KOREA
 from monitor.core.rules import Thresholds, judge_call, missed_inbound
+from monitor.core.tracker import Tracker
+from monitor.metrics_live import wait_start
 from test_tracker_transcripts import dial, ev, newchan, transcript
 
 
@@ -117,3 +123,30 @@ def test_newexten_other_than_voicemail_costs_nothing():
         ev("Newexten", 10.5, Uniqueid="1.0", Application="Dial", AppData="PJSIP/6831")]))
     (call,) = tracker.live_calls()
     assert call.voicemail_at is None
+
+
+LAB = Path(__file__).resolve().parent / "data" / "pbx"
+
+
+def _live_until(name: str, stop_event: str) -> Tracker:
+    """Feed a lab capture until just before ``stop_event``: the calls then in progress."""
+    tracker = Tracker()
+    for item in AmiDecoder().feed((LAB / f"{name}.ami").read_bytes()):
+        if isinstance(item, Message) and item.event:
+            if item.event == stop_event:
+                break
+            tracker.feed(item)
+    return tracker
+
+
+@pytest.mark.parametrize("name, stop_event, kind", [
+    ("l_park_colleague", "UnParkedCall", "park"),
+    ("l_ivr_abandon", "HangupRequest", "ivr"),
+    ("l_ivr_queue", "AgentCalled", "queue"),
+])
+def test_live_wait_starts_where_r4_starts_it(name, stop_event, kind):
+    """/metrics counts a caller as waiting from where the finished record's R4 stretch starts."""
+    (call,) = [c for c in _live_until(name, stop_event).live_calls() if c.origin.trunk]
+    (record,) = replay_bytes((LAB / f"{name}.ami").read_bytes()).records
+    stretch = next(w for w in record.waits if w.kind == kind)
+    assert wait_start(call) == pytest.approx(stretch.start, abs=1e-6)

@@ -10,38 +10,32 @@ from .truth import call, first, hangup_time, offer, picked_offer, wait
 
 
 # ---------------------------------------------------------------- pickup
-@scenario("l_pickup_group", "01050010001 -> 6831 rings ~4 s; 6832 (same pickup group) dials *8; talk; caller hangs up")
-async def pickup_group(lab: Lab) -> list[dict[str, Any]]:
-    p31, p32 = await lab.ua("6831"), await lab.ua("6832")
-    p31.incoming_policy = lab.sp.ring_forever()
-    caller = await lab.inbound("6831", "01050010001")
-    rung = await lab.incoming(p31)
-    await asyncio.sleep(lab.ring(4.0))
-    pick = await p32.call("*8")
+async def _picked_up(lab: Lab, number: str, rung_ext: str, picker_ext: str, code: str,
+                     ring: float) -> list[dict[str, Any]]:
+    """A carrier call ringing ``rung_ext`` that ``picker_ext`` takes by dialling ``code`` after ``ring`` s."""
+    rung_ua, picker = await lab.ua(rung_ext), await lab.ua(picker_ext)
+    rung_ua.incoming_policy = lab.sp.ring_forever()
+    caller = await lab.inbound(rung_ext, number)
+    rung = await lab.incoming(rung_ua)
+    await asyncio.sleep(lab.ring(ring))
+    pick = await picker.call(code)
     await pick.answered
     await talk_then_caller_hangs_up(lab, caller, 3.0)
     at = answered(pick)
-    return [call("pickup", caller="01050010001", dialed="6831", direction="inbound", outcome="answered",
-                 start=invite(caller), end=hangup_time(caller, pick), answered_by="6832", answered_at=at,
-                 offers=[offer("6831", rung), picked_offer("6832", rung, at)],
+    return [call("pickup", caller=number, dialed=rung_ext, direction="inbound", outcome="answered",
+                 start=invite(caller), end=hangup_time(caller, pick), answered_by=picker_ext, answered_at=at,
+                 offers=[offer(rung_ext, rung), picked_offer(picker_ext, rung, at)],
                  waits=[wait("ringing", invite(caller), at)])]
+
+
+@scenario("l_pickup_group", "01050010001 -> 6831 rings ~4 s; 6832 (same pickup group) dials *8; talk; caller hangs up")
+async def pickup_group(lab: Lab) -> list[dict[str, Any]]:
+    return await _picked_up(lab, "01050010001", "6831", "6832", "*8", 4.0)
 
 
 @scenario("l_pickup_directed", "01050010002 -> 6833 rings ~7 s (3rd ring); 6834 dials **6833; talk; caller hangs up")
 async def pickup_directed(lab: Lab) -> list[dict[str, Any]]:
-    p33, p34 = await lab.ua("6833"), await lab.ua("6834")
-    p33.incoming_policy = lab.sp.ring_forever()
-    caller = await lab.inbound("6833", "01050010002")
-    rung = await lab.incoming(p33)
-    await asyncio.sleep(lab.ring(7.0))
-    pick = await p34.call("**6833")
-    await pick.answered
-    await talk_then_caller_hangs_up(lab, caller, 3.0)
-    at = answered(pick)
-    return [call("pickup", caller="01050010002", dialed="6833", direction="inbound", outcome="answered",
-                 start=invite(caller), end=hangup_time(caller, pick), answered_by="6834", answered_at=at,
-                 offers=[offer("6833", rung), picked_offer("6834", rung, at)],
-                 waits=[wait("ringing", invite(caller), at)])]
+    return await _picked_up(lab, "01050010002", "6833", "6834", "**6833", 7.0)
 
 
 # ---------------------------------------------------------------- voicemail
@@ -148,6 +142,27 @@ async def ivr_abandon(lab: Lab) -> list[dict[str, Any]]:
                  waits=[wait("ivr", invite(caller), gone)])]
 
 
+@scenario("l_ivr_queue_abandon", "01050010026 -> IVR 6870, presses 1 -> queue main; every member rings; the caller "
+                       "gives up after ~4.5 s of ringing")
+async def ivr_queue_abandon(lab: Lab) -> list[dict[str, Any]]:
+    phones = await queue_members(lab, "", 0.0)
+    caller = await lab.inbound("6870", "01050010026")
+    assert await caller.answered
+    await asyncio.sleep(lab.t(2.0))
+    await (await lab.ua("pstn")).info_dtmf(caller, "1")
+    pressed = first(caller, "tx_INFO")
+    await lab.incoming(phones["6836"])
+    await asyncio.sleep(lab.ring(4.5))
+    await talk_then_caller_hangs_up(lab, caller, 0.0)
+    gone = first(caller, "tx_BYE")
+    assert pressed is not None and gone is not None
+    return [call("ivr", caller="01050010026", dialed="6870", direction="inbound", outcome="abandoned",
+                 start=invite(caller), end=hangup_time(caller),
+                 offers=[offer(e, lab.uas(u)) for e, u in phones.items()],
+                 queue={"name": "main", "joined_at": pressed, "wait_seconds": round(gone - pressed, 3)},
+                 waits=[wait("queue", invite(caller), gone)])]
+
+
 # ---------------------------------------------------------------- call forwarding
 @scenario("l_cf_unconditional", "01050010014 -> 6812 forwarded always (CFU) to 6813, which rings 2.5 s and answers")
 async def cf_unconditional(lab: Lab) -> list[dict[str, Any]]:
@@ -230,3 +245,23 @@ async def cf_noanswer_mobile(lab: Lab) -> list[dict[str, Any]]:
 @scenario("l_cf_always_mobile", "01050010018 -> 6844 forwarded always to the mobile 01077776666 (trunk)")
 async def cf_always_mobile(lab: Lab) -> list[dict[str, Any]]:
     return await _forward_outside(lab, "CFU", "6844", "01050010018", "01077776666", lab.sp.ring_forever())
+
+
+@scenario("l_cf_abandon", "01050010027 -> 6845 rings ~4.5 s, forwarded on no answer to 6815, which rings; the caller "
+                       "hangs up after ~3.5 s more")
+async def cf_abandon(lab: Lab) -> list[dict[str, Any]]:
+    lab.db("CFNA", "6845", "6815")
+    lab.db("RING", "6845", f"{lab.ring(4.5):.1f}")
+    p45, p15 = await lab.ua("6845"), await lab.ua("6815")
+    p45.incoming_policy = p15.incoming_policy = lab.sp.ring_forever()
+    caller = await lab.inbound("6845", "01050010027")
+    target = await lab.incoming(p15, timeout=20)
+    await asyncio.sleep(lab.ring(3.5))
+    await (await lab.ua("pstn")).cancel(caller)
+    await asyncio.sleep(0.6)
+    gone = first(caller, "tx_CANCEL")
+    assert gone is not None
+    return [call("cf", caller="01050010027", dialed="6845", direction="inbound", outcome="abandoned",
+                 start=invite(caller), end=hangup_time(caller, target),
+                 offers=[offer("6845", lab.uas(p45)), offer("6815", target)],
+                 waits=[wait("ringing", invite(caller), gone)])]

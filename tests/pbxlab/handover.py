@@ -24,37 +24,30 @@ async def _answer_and_park(lab: Lab, number: str) -> tuple[Any, Any, Any, float]
     return caller, p31, leg, refer_at
 
 
-@scenario("l_park_colleague", "01050010006 -> 6831 answers, parks on 701; 6832 retrieves it 8 s later; talk")
-async def park_colleague(lab: Lab) -> list[dict[str, Any]]:
-    caller, p31, leg, parked = await _answer_and_park(lab, "01050010006")
-    await asyncio.sleep(lab.t(8.0))
-    p32 = await lab.ua("6832")
-    retrieve = await p32.call("701")
+async def _park_retrieved(lab: Lab, number: str, retriever: str, after: float) -> list[dict[str, Any]]:
+    """6831 parks the caller; ``retriever`` dials the space ``after`` s later and talks."""
+    caller, p31, leg, parked = await _answer_and_park(lab, number)
+    await asyncio.sleep(lab.t(after))
+    retrieve = await (await lab.ua(retriever)).call("701")
     assert await retrieve.answered
     await talk_then_caller_hangs_up(lab, caller, 3.0)
     got = answered(retrieve)
-    return [call("park", caller="01050010006", dialed="6831", direction="inbound", outcome="answered",
+    return [call("park", caller=number, dialed="6831", direction="inbound", outcome="answered",
                  start=invite(caller), end=hangup_time(caller, retrieve), answered_by="6831",
-                 answered_at=answered(leg), offers=[offer("6831", leg), met("6832", got)],
-                 transfers=[{"kind": "park", "by": "6831", "to": "701", "answered_by": "6832",
+                 answered_at=answered(leg), offers=[offer("6831", leg), met(retriever, got)],
+                 transfers=[{"kind": "park", "by": "6831", "to": "701", "answered_by": retriever,
                              "target_ring_seconds": 0.0}],
                  waits=[wait("ringing", invite(caller), answered(leg)), wait("park", parked, got)])]
+
+
+@scenario("l_park_colleague", "01050010006 -> 6831 answers, parks on 701; 6832 retrieves it 8 s later; talk")
+async def park_colleague(lab: Lab) -> list[dict[str, Any]]:
+    return await _park_retrieved(lab, "01050010006", "6832", 8.0)
 
 
 @scenario("l_park_self", "01050010007 -> 6831 answers, parks on 701 and takes it back itself 5 s later")
 async def park_self(lab: Lab) -> list[dict[str, Any]]:
-    caller, p31, leg, parked = await _answer_and_park(lab, "01050010007")
-    await asyncio.sleep(lab.t(5.0))
-    retrieve = await p31.call("701")
-    assert await retrieve.answered
-    await talk_then_caller_hangs_up(lab, caller, 3.0)
-    got = answered(retrieve)
-    return [call("park", caller="01050010007", dialed="6831", direction="inbound", outcome="answered",
-                 start=invite(caller), end=hangup_time(caller, retrieve), answered_by="6831",
-                 answered_at=answered(leg), offers=[offer("6831", leg), met("6831", got)],
-                 transfers=[{"kind": "park", "by": "6831", "to": "701", "answered_by": "6831",
-                             "target_ring_seconds": 0.0}],
-                 waits=[wait("ringing", invite(caller), answered(leg)), wait("park", parked, got)])]
+    return await _park_retrieved(lab, "01050010007", "6831", 5.0)
 
 
 @scenario("l_park_timeout", "01050010008 -> 6831 answers, parks; nobody retrieves; after 20 s it rings 6831 "
