@@ -19,7 +19,8 @@ from pathlib import Path
 
 from .config import Settings
 from .directory import Directory
-from .live.fastagi import AgiServer, AnsweredHandler
+from .live.fastagi import AgiServer
+from .live.greeting_hook import greeting_handlers
 from .live.runner import LiveMonitor, install_stop_signals
 from .live.simulator import SimOptions, SimulatedPbx, load_events
 from .metrics import Metrics, start_metrics_server

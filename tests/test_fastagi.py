@@ -11,7 +11,8 @@ import pytest
 
 from conftest import REPO
 from monitor.directory import load_directory
-from monitor.live.fastagi import AgiServer, AnsweredHandler
+from monitor.live.fastagi import AgiServer
+from monitor.live.greeting_hook import AnsweredHandler
 
 DIRECTORY = load_directory(REPO / "monitor" / "data" / "directory.yaml")
 
