@@ -90,7 +90,7 @@ def spool_demo_greeting(spool: Path, traces: list[Path]) -> None:
     shutil.copy(wav, answering)
     job = {"linkedid": "1795574606.0", "uniqueid": "1795574606.1", "channel": "PJSIP/6831-00000001",
            "extension": "6831", "department": None, "person": None, "started": 0.0,
-           "answering_audio": str(answering), "mixed_audio": str(spool / "none.wav")}
+           "answering_audio": str(answering)}
     (spool / "1795574606.0-1795574606.1.json").write_text(json.dumps(job), encoding="utf-8")
 
 
@@ -111,8 +111,8 @@ def run(args: argparse.Namespace, settings: Settings, directory: Directory) -> i
     agi = None
     if settings.agi.port:
         try:
-            handler = AnsweredHandler(directory, settings.agi.spool_dir, settings.agi.record_format)
-            agi = AgiServer(settings.agi.host, settings.agi.port, {"answered": handler}).start()
+            handlers = greeting_handlers(directory, settings.agi.spool_dir, settings.agi.record_format)
+            agi = AgiServer(settings.agi.host, settings.agi.port, handlers).start()
         except OSError as exc:
             print(f"telmon run: cannot start FastAGI on {settings.agi.host}:{settings.agi.port} "
                   f"(spool {settings.agi.spool_dir}): {exc}", file=sys.stderr)
@@ -148,7 +148,8 @@ def speech_worker(settings: Settings, directory: Directory, monitor: LiveMonitor
         return None
     sp = settings.speech
     worker = SpeechWorker(settings.agi.spool_dir, directory, monitor.pipeline.settle, sp.processes, sp.max_backlog,
-                          sp.head_seconds, sp.retain_recordings, sp.model_path or None, sp.thresholds)
+                          sp.head_seconds, sp.retain_recordings, sp.model_path or None, sp.thresholds,
+                          after_commit=monitor.writer.after_written)
     monitor.pipeline.sinks.append(worker)
     monitor.speech = worker
     log.info("speech check on: %d worker process(es), backlog limit %d", sp.processes, sp.max_backlog)

@@ -16,7 +16,8 @@ from monitor.speech.greeting import Expected, check_greeting
 
 REAL = SHARED / "speech" / "real"
 DATA = REPO / "tests" / "data" / "speech"
-needs_corpus = pytest.mark.skipif(not REAL.is_dir(), reason="the real speech corpus lives in ../shared (not in this clone)")
+needs_corpus = pytest.mark.skipif(not REAL.is_dir(),
+                                  reason="the real speech corpus lives in ../shared (not in this clone)")
 
 
 def test_synthetic_bands_are_told_apart():
