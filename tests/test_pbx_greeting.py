@@ -277,6 +277,7 @@ def test_internal_calls_and_transfer_targets_leave_nothing(office):
 
 
 def test_a_worker_process_killed_mid_check(office):
+    office.telmon.wait_log("speech worker 0 ready", 60)       # the model is loaded: the next check runs at once
     (old,) = office.telmon.worker_pids()
     known = office.known()
     os.kill(old, signal.SIGSTOP)          # the check will hang in this process until it is killed

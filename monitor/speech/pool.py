@@ -14,6 +14,7 @@ import logging
 import multiprocessing as mp
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Callable, Optional
@@ -77,6 +78,7 @@ class CheckPool:
         self._tasks.put(_Task(args, done))
 
     def _spawn(self, slot: int) -> tuple[Any, Connection]:
+        began = time.monotonic()
         parent, child = self._ctx.Pipe()
         proc = self._ctx.Process(target=_child, args=(child, self.initializer, self.initargs, self.fn),
                                  name=f"telmon-speech-{slot}", daemon=True)
@@ -86,10 +88,16 @@ class CheckPool:
             raise CheckFailed(f"speech worker process did not start within {self.start_timeout:g} s")
         parent.recv()       # "ready" (EOFError if it died loading the model)
         self._procs[slot] = proc
+        log.info("speech worker %d ready (process %d, model loaded in %.1f s)", slot, proc.pid,
+                 time.monotonic() - began)
         return proc, parent
 
     def _slot(self, slot: int) -> None:
         proc, conn = None, None
+        try:       # load the model now, not when the first call ends
+            proc, conn = self._spawn(slot)
+        except (EOFError, OSError, CheckFailed) as exc:
+            log.error("speech worker %d did not start (%s); retried with the first check", slot, exc)
         while True:
             task = self._tasks.get()
             if task is None:
