@@ -28,6 +28,10 @@ class CheckFailed(RuntimeError):
     """The check could not be run (its process died twice, or it ran too long twice)."""
 
 
+def _nothing() -> None:
+    """The default process initializer."""
+
+
 def _child(conn: Connection, initializer: Callable[..., None], initargs: tuple, fn: Callable[..., Any]) -> None:
     initializer(*initargs)
     conn.send(("ready", None))
@@ -55,7 +59,7 @@ class _Task:
 class CheckPool:
     """``processes`` workers running ``fn(*args)``; ``submit`` never blocks, ``done(result, error)`` is called once."""
 
-    def __init__(self, fn: Callable[..., Any], processes: int = 1, initializer: Callable[..., None] = lambda: None,
+    def __init__(self, fn: Callable[..., Any], processes: int = 1, initializer: Callable[..., None] = _nothing,
                  initargs: tuple = (), timeout: float = 120.0, start_timeout: float = 120.0) -> None:
         self.fn, self.initializer, self.initargs = fn, initializer, initargs
         self.timeout, self.start_timeout = timeout, start_timeout
@@ -82,8 +86,12 @@ class CheckPool:
         parent, child = self._ctx.Pipe()
         proc = self._ctx.Process(target=_child, args=(child, self.initializer, self.initargs, self.fn),
                                  name=f"telmon-speech-{slot}", daemon=True)
-        proc.start()
-        child.close()
+        try:
+            proc.start()
+        except Exception as exc:   # e.g. a function that cannot be sent to a new interpreter
+            raise CheckFailed(f"speech worker process could not start: {exc}") from exc
+        finally:
+            child.close()
         if not parent.poll(self.start_timeout):
             raise CheckFailed(f"speech worker process did not start within {self.start_timeout:g} s")
         parent.recv()       # "ready" (EOFError if it died loading the model)
@@ -124,6 +132,9 @@ class CheckPool:
                 else:
                     log.error("speech worker %d: %s again; this call's greeting is not checked", slot, why)
                     task.done(None, CheckFailed(f"{why} (twice)"))
+                continue
+            except Exception as exc:   # e.g. arguments that cannot be sent: this check fails, the slot goes on
+                task.done(None, CheckFailed(f"{type(exc).__name__}: {exc}"))
                 continue
             task.done(value if status == "ok" else None, None if status == "ok" else CheckFailed(value))
         if conn is not None:
