@@ -14,7 +14,8 @@ from .core.export import call_json
 from .core.record import CallRecord
 from .core.rules import Verdict
 
-MARK = {"pass": "ok", "fail": "FAIL", "n/a": "-", "pending": "wait"}
+MARK = {"pass": "ok", "fail": "FAIL", "n/a": "-", "pending": "wait", "unclear": "?"}
+TABLE_RULES = ("R1", "R4", "R5", "R8", "R2", "R3", "R7")   # the greeting rules are blank until checked
 
 
 def mask_number(number: Optional[str]) -> str:
@@ -26,6 +27,11 @@ def mask_number(number: Optional[str]) -> str:
         return number           # an extension, not personal data
     head = digits[:3] if digits.startswith("01") or len(digits) > 9 else digits[:2]
     return f"{head}-{'*' * 4}-{digits[-4:]}"
+
+
+def _dialed(record: CallRecord) -> str:
+    # Outbound, the dialled number is the customer's: personal data like a caller's number.
+    return mask_number(record.dialed) if record.direction == "outbound" else (record.dialed or "")
 
 
 def _clock(ts: float) -> str:
@@ -40,17 +46,18 @@ def verdict_line(record: CallRecord, verdicts: Mapping[str, Verdict], cadence: C
     if offer is not None and not offer.to_trunk:
         rings = f" ring {cadence.rings(offer.ring_seconds)} ({offer.ring_seconds:.1f}s)"
     marks = " ".join(f"{k}:{MARK.get(v.result, v.result)}" for k, v in sorted(verdicts.items()))
-    who = f" by {record.answered_by}" if record.answered_by else ""
+    who = f" by {mask_number(record.answered_by)}" if record.answered_by else ""   # outbound: the customer
     dept = f" [{department}]" if department else ""
     return (f"{_clock(record.start)} {record.direction:8} {mask_number(record.caller):>14} -> "
-            f"{record.dialed:<11} {record.outcome:<10}{who}{dept}{rings}  {marks}")
+            f"{_dialed(record):<11} {record.outcome:<10}{who}{dept}{rings}  {marks}")
 
 
 def print_table(rows: Iterable[tuple[CallRecord, Mapping[str, Verdict], Optional[str]]],
                 cadence: Cadence, out: TextIO) -> int:
     """The readable verdict table of ``telmon replay`` and ``telmon calls``; returns the row count."""
+    rules = "".join(f"{r:5}" for r in TABLE_RULES).rstrip()
     header = (f"{'start':19}  {'direction':9} {'caller':>14}  {'dialed':11} {'outcome':10} "
-              f"{'answered':9} {'department':12} {'rings':>5} {'wait s':>7}  R1   R4   R5   R8")
+              f"{'answered':9} {'department':12} {'rings':>5} {'wait s':>7}  {rules}")
     print(header, file=out)
     print("-" * len(header), file=out)
     n = 0
@@ -60,9 +67,9 @@ def print_table(rows: Iterable[tuple[CallRecord, Mapping[str, Verdict], Optional
         longest = record.longest_wait
         wait = f"{longest.seconds:.1f}" if longest else ""
         marks = "".join(f"{MARK.get(verdicts[r].result, verdicts[r].result) if r in verdicts else '':5}"
-                        for r in ("R1", "R4", "R5", "R8"))
+                        for r in TABLE_RULES)
         print(f"{_clock(record.start)}  {record.direction:9} {mask_number(record.caller):>14}  "
-              f"{record.dialed:11.11} {record.outcome:10} {record.answered_by or '':9} "
+              f"{_dialed(record):11.11} {record.outcome:10} {mask_number(record.answered_by):9} "
               f"{(department or ''):12.12} {rings:>5} {wait:>7}  {marks.rstrip()}", file=out)
         n += 1
     return n

@@ -44,6 +44,13 @@ class ThreadedSink:
         """Queue a late verdict."""
         self.queue.put(("verdict", (linkedid, verdict)))
 
+    def after_written(self, action: Callable[[], None]) -> None:
+        """Run ``action`` in the writer thread once everything queued before it is committed.
+
+        The speech worker deletes a recording this way: only after its verdicts are stored.
+        """
+        self.queue.put(("after", action))
+
     @property
     def backlog(self) -> int:
         """Items waiting for the database."""
@@ -58,6 +65,12 @@ class ThreadedSink:
             kind, payload = item  # type: ignore[misc]
             if kind == "call":
                 self._write_with_retry(lambda: self.inner.call_finished(payload))  # batches; flushed when idle
+            elif kind == "after":
+                self._write_with_retry(self.inner.flush)
+                try:
+                    payload()
+                except Exception:   # e.g. a file that cannot be deleted: logged, the writer goes on
+                    log.exception("post-commit action failed")
             else:
                 self._write_with_retry(self.inner.flush)   # the call must be stored before its update
                 self._write_with_retry(lambda: self.inner.verdict_settled(*payload))
