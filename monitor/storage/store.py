@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, delete, event, func, insert, select, text
+from sqlalchemy import create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
@@ -25,6 +25,7 @@ from ..core.callback import MissedCall
 from ..core.record import CallRecord
 from ..core.rules import PENDING, Verdict
 from .convert import _index, record_from_row
+from .facts import FACTS, facts_values, verdict_values
 from .models import CallRow, HoldRow, OfferRow, TransferRow, VerdictRow, WaitRow
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -130,7 +131,7 @@ class Store:
         batch) rather than ORM unit-of-work flushes: a backfill writes millions of
         calls, and the ORM path cost ~1.5 ms per call (docs/BENCHMARKS.md).
         """
-        rows = {r.linkedid: _insert_values(r, v, d) for r, v, d in batch}
+        rows = {r.linkedid: (*_insert_values(r, v, d), facts_values(r, v, d)) for r, v, d in batch}
         if not rows:
             return 0
         calls = CallRow.__table__
@@ -139,28 +140,41 @@ class Store:
             if existing:
                 # Children go with their call (ON DELETE CASCADE); delete them explicitly
                 # too, because SQLite only cascades with foreign_keys=ON.
-                for child in _CHILDREN:
-                    conn.execute(delete(child.__table__).where(child.__table__.c.call_id.in_(existing)))
+                for child in (*_CHILDREN, FACTS):
+                    table = getattr(child, "__table__", child)
+                    conn.execute(delete(table).where(table.c.call_id.in_(existing)))
                 conn.execute(delete(calls).where(calls.c.id.in_(existing)))
             ordered = list(rows.values())
             result = conn.execute(insert(calls).returning(calls.c.id, sort_by_parameter_order=True),
-                                  [call for call, _ in ordered])
+                                  [call for call, _, _ in ordered])
             ids = [r.id for r in result]
             for n, child in enumerate(_CHILDREN):
-                params = [dict(c, call_id=cid) for cid, (_, children) in zip(ids, ordered) for c in children[n]]
+                params = [dict(c, call_id=cid) for cid, (_, children, _) in zip(ids, ordered) for c in children[n]]
                 if params:
                     conn.execute(insert(child.__table__), params)
+            facts = []
+            for cid, (_, _, fact) in zip(ids, ordered):
+                fact["call_id"] = cid
+                facts.append(fact)
+            conn.execute(insert(FACTS), facts)
         return len(rows) - len(existing)
 
     def set_verdict(self, linkedid: str, verdict: Verdict) -> bool:
-        """Replace one verdict of a stored call (R8 settles later); False if the call is unknown."""
-        with Session(self.engine) as session, session.begin():
-            call_id = session.scalar(select(CallRow.id).where(CallRow.linkedid == linkedid))
+        """Replace one verdict of a stored call (R8 settles later, a late speech check, a review decision);
+        the call's report facts follow in the same transaction. False if the call is unknown."""
+        v = VerdictRow.__table__.c
+        with self.engine.begin() as conn:
+            call_id = conn.scalar(select(CallRow.id).where(CallRow.linkedid == linkedid))
             if call_id is None:
                 return False
-            session.execute(delete(VerdictRow).where(VerdictRow.call_id == call_id, VerdictRow.rule == verdict.rule))
-            session.add(VerdictRow(call_id=call_id, rule=verdict.rule, result=verdict.result,
-                                   value=json.dumps(verdict.value), detail=verdict.detail))
+            conn.execute(delete(VerdictRow).where(v.call_id == call_id, v.rule == verdict.rule))
+            conn.execute(insert(VerdictRow), {"call_id": call_id, "rule": verdict.rule, "result": verdict.result,
+                                              "value": json.dumps(verdict.value), "detail": verdict.detail})
+            # Every verdict of the call, as stored: the facts' tallies (fails, reviewed) span them all.
+            stored = {r: Verdict(r, res, json.loads(val), det) for r, res, val, det in
+                      conn.execute(select(v.rule, v.result, v.value, v.detail).where(v.call_id == call_id))}
+            conn.execute(update(FACTS).where(FACTS.c.call_id == call_id)
+                         .values(verdict_values(stored, decoded=True)))
         return True
 
     def load_calls(self, since: Optional[float] = None, until: Optional[float] = None,

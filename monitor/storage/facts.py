@@ -1,0 +1,124 @@
+"""Per-call report facts: everything ``telmon report`` reads about one call, in one ``call_facts`` row.
+
+Why (issue 17): the report used to assemble each call from seven tables (a verdict probe
+per rule and a subquery per child table: 15 s for the query alone on a SQLite month of
+1 M calls, mostly random index probes). The write path already holds every piece, so
+``Store.save_calls`` writes this row next to the call, ``Store.set_verdict`` (R8 settled
+later, a late speech verdict, a reviewer's decision) rewrites its verdict columns, and a
+month is one range scan of ``call_facts`` by start time.
+
+What is stored is only what does *not* depend on how the report is made: the masked
+numbers, who answered (or, for an unanswered call, every office-phone candidate with its
+ringing seconds), the answered offer's ringing seconds, the longest wait, transfers and
+lost transfers, and per report rule its result, its value as printed (``value_text``),
+and its evidence when it failed (``evidence_text``). The directory (names, which
+extensions are office phones), the ring cadence, the thresholds and the time zone are
+applied when the report is made, so changing any of them needs no rebuild. A change to
+``report/evidence.py``'s texts or to this module *does*: a migration then rebuilds the
+facts (``rebuild.build_missing`` after deleting them).
+
+Values are taken as they read back from the database (a JSON round trip for anything
+but scalars), so the facts equal what the reference fold (``report/aggregate.py`` over
+``report/reader.py``) derives from the stored call.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Optional
+
+from ..core.record import LEG_TRANSFER, OUTBOUND, CallRecord
+from ..core.rules import Verdict
+from ..render import mask_number
+from ..report.evidence import evidence_text, is_reviewed, value_text
+from .convert import _index
+from .models import CallFactsRow
+
+RULES = ("R1", "R2", "R3", "R4", "R5", "R7", "R8")     # the rules the report counts
+SPEECH_RULES = ("R2", "R3", "R7")
+REVIEW_BITS = {"R2": 1, "R3": 2, "R7": 4}               # the ``reviewed`` column's bit per speech rule
+FACTS = CallFactsRow.__table__
+# (rule, result column, value column, evidence column)
+_RULE_COLUMNS = tuple((r, r.lower(), f"{r.lower()}_value", f"{r.lower()}_why") for r in RULES)
+_SCALARS = (str, int, float, type(None))
+
+
+def verdict_values(verdicts: Mapping[str, Verdict], decoded: bool = False) -> dict[str, Any]:
+    """The verdict columns of a call's facts (``decoded``: the values were read from the database).
+
+    A verdict whose result is '' would read as "no verdict": no rule gives that result.
+    """
+    out: dict[str, Any] = {}
+    fails = reviewed = 0
+    r1_rings: Optional[int] = None
+    r4_wait: Optional[float] = None
+    r8_never = False
+    for rule, col, vcol, wcol in _RULE_COLUMNS:
+        v = verdicts.get(rule)
+        if v is None:
+            out[col] = out[vcol] = ""
+            out[wcol] = None
+            continue
+        if not decoded and not isinstance(v.value, _SCALARS):
+            # As the database gives it back (tuples become lists, keys strings).
+            v = Verdict(v.rule, v.result, json.loads(json.dumps(v.value)), v.detail)
+        result, value = v.result, v.value
+        out[col] = result
+        out[vcol] = value_text(v)
+        out[wcol] = None
+        if result == "fail":
+            fails += 1
+            out[wcol] = evidence_text(v)
+        if rule in REVIEW_BITS:
+            if is_reviewed(v):
+                reviewed |= REVIEW_BITS[rule]
+        elif result == "pass" or result == "fail":
+            if rule == "R1" and isinstance(value, int):
+                r1_rings = int(value)
+            elif rule == "R4" and isinstance(value, (int, float)):
+                r4_wait = float(value)
+        if rule == "R8" and result == "fail":
+            r8_never = value is None
+    out.update(fails=fails, reviewed=reviewed, r1_rings=r1_rings, r4_wait=r4_wait, r8_never=r8_never)
+    return out
+
+
+def call_values(record: CallRecord, department: Optional[str]) -> dict[str, Any]:
+    """The call columns of a call's facts (everything but the verdicts)."""
+    outbound = record.direction == OUTBOUND
+    rang = None
+    if not record.answered_by and not outbound:
+        # Who let it ring: office-phone candidates, longest ringing first (a stable sort, as the
+        # report's reference does); the directory decides at report time which are office phones.
+        rung = [(o.extension, o.ring_seconds) for o in record.offers
+                if o.answered_at is None and not o.to_trunk and o.ring_start is not None]
+        rung.sort(key=lambda o: -o[1])
+        rang = json.dumps(rung, ensure_ascii=False)
+    ring_secs = None
+    for offer in record.offers:   # CallRecord.answered_offer, without the property's generator
+        if offer.answered_at is not None and offer.leg != LEG_TRANSFER:
+            ring_secs = None if offer.to_trunk else offer.ring_seconds
+            break
+    longest = record.longest_wait if record.waits else None
+    lost = 0
+    if record.transfers:
+        # As stored: a transfer's target is kept by position, so a target that is not one of the
+        # call's offers reads back as none (lost), whatever it says in memory.
+        offers = record.offers
+        for t in record.transfers:
+            i = _index(offers, t.target)
+            lost += i is None or offers[i].answered_at is None
+    return {
+        "started_at": record.start, "linkedid": record.linkedid, "direction": record.direction,
+        "caller": mask_number(record.caller), "dialed": mask_number(record.dialed), "outcome": record.outcome,
+        "department": department, "person": (record.caller or "") if outbound else record.answered_by,
+        "rang": rang, "ring_secs": ring_secs, "longest_wait": longest.seconds if longest is not None else None,
+        "transfers": len(record.transfers), "lost": lost,
+    }
+
+
+def facts_values(record: CallRecord, verdicts: Mapping[str, Verdict], department: Optional[str],
+                 decoded: bool = False) -> dict[str, Any]:
+    """Every column of a call's facts but ``call_id``."""
+    values = call_values(record, department)
+    values.update(verdict_values(verdicts, decoded))
+    return values
