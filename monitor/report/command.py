@@ -26,8 +26,8 @@ from ..storage.models import CallRow
 from ..storage.rebuild import build_missing, count_missing
 from ..storage.store import Store
 from .aggregate import MonthReport
-from .period import DEFAULT_TZ, ReportError, parse_month
 from .fast import FastMonth, Sink
+from .period import DEFAULT_TZ, ReportError, parse_month
 from .tabular import open_sinks
 
 log = logging.getLogger("telmon.report")

@@ -21,13 +21,23 @@ tallies, R9 lists and call-level rows.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from ..core.record import OUTBOUND
 from ..storage.facts import REVIEW_BITS
 from ..storage.store import Store
-from .aggregate import _OUTCOME_FIELD, _RESULT_FIELD, NO_DEPARTMENT, NOT_OFFERED, RULES, UNKNOWN, MonthReport, \
-    PersonKey, Stats, Violation
+from .aggregate import (
+    _OUTCOME_FIELD,
+    _RESULT_FIELD,
+    NO_DEPARTMENT,
+    NOT_OFFERED,
+    RULES,
+    UNKNOWN,
+    MonthReport,
+    PersonKey,
+    Stats,
+    Violation,
+)
 from .fastread import I_R4WAIT, I_SIG, I_VERDICTS, I_WHY, Clock, stream_rows
 
 Sink = Callable[[list[Any], list[list[Any]]], None]   # (call row, violation rows)
@@ -75,7 +85,7 @@ class FastMonth:
                 out.append(key)
         return person, tuple(out)
 
-    def add_rows(self, rows: list[Any], sink: Optional[Sink] = None, step: Optional[Callable[[], None]] = None
+    def add_rows(self, rows: Sequence[Any], sink: Optional[Sink] = None, step: Optional[Callable[[], None]] = None
                  ) -> None:
         """Count facts rows (``fastread.COLUMNS``); with a ``sink``, hand it each call's sheet rows."""
         rep, counts, r4max, keys = self.report, self.counts, self.r4max, self._keys

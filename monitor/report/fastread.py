@@ -17,7 +17,7 @@ per call (the same texts as ``datetime.fromtimestamp(ts, tz).strftime``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 from sqlalchemy import select
 
@@ -45,7 +45,7 @@ I_WHY = I_SIG + len(SIGNATURE)                # evidence per rule (failures only
 def month_query(since: float, until: float, department: Optional[str], unmasked: bool) -> Any:
     """The month's facts rows in ``COLUMNS`` order, by start time (and call id: the same order as
     ``reader.stream_calls``, whose calls ids the facts share)."""
-    cols = [_F[name] for name in COLUMNS]
+    cols: list[Any] = [_F[name] for name in COLUMNS]
     frm: Any = FACTS
     if unmasked:
         calls = CallRow.__table__
@@ -60,13 +60,12 @@ def month_query(since: float, until: float, department: Optional[str], unmasked:
 
 
 def stream_rows(store: Store, since: float, until: float, department: Optional[str] = None,
-                unmasked: bool = False) -> Iterator[list[Any]]:
+                unmasked: bool = False) -> Iterator[Sequence[Any]]:
     """Chunks of the month's facts rows (tuples in ``COLUMNS`` order), streamed (server-side on PostgreSQL)."""
     with store.engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(
             month_query(since, until, department, unmasked))
-        for chunk in result.partitions(CHUNK):
-            yield chunk
+        yield from result.partitions(CHUNK)
 
 
 class Clock:

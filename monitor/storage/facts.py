@@ -26,6 +26,8 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Optional
 
+from sqlalchemy import Table
+
 from ..core.record import LEG_TRANSFER, OUTBOUND, CallRecord
 from ..core.rules import Verdict
 from ..render import mask_number
@@ -36,7 +38,7 @@ from .models import CallFactsRow
 RULES = ("R1", "R2", "R3", "R4", "R5", "R7", "R8")     # the rules the report counts
 SPEECH_RULES = ("R2", "R3", "R7")
 REVIEW_BITS = {"R2": 1, "R3": 2, "R7": 4}               # the ``reviewed`` column's bit per speech rule
-FACTS = CallFactsRow.__table__
+FACTS: Table = CallFactsRow.__table__   # type: ignore[assignment]
 # (rule, result column, value column, evidence column)
 _RULE_COLUMNS = tuple((r, r.lower(), f"{r.lower()}_value", f"{r.lower()}_why") for r in RULES)
 _SCALARS = (str, int, float, type(None))

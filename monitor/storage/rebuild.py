@@ -20,7 +20,11 @@ CHUNK = 2000   # calls per chunk: well under SQLite's bound-parameter limit
 
 def build_missing(conn: Any, since: Optional[float] = None, until: Optional[float] = None) -> int:
     """Insert the facts of every call (started in ``[since, until)``) that has none; returns how many."""
-    from ..report.reader import CALL_COLUMNS, build_call, children   # the report's reader imports the store
+    from ..report.reader import (  # the report's reader imports the store
+        CALL_COLUMNS,
+        build_call,
+        children,
+    )
     calls = CallRow.__table__
     done, last = 0, None
     while True:

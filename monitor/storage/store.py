@@ -140,8 +140,7 @@ class Store:
             if existing:
                 # Children go with their call (ON DELETE CASCADE); delete them explicitly
                 # too, because SQLite only cascades with foreign_keys=ON.
-                for child in (*_CHILDREN, FACTS):
-                    table = getattr(child, "__table__", child)
+                for table in [child.__table__ for child in _CHILDREN] + [FACTS]:
                     conn.execute(delete(table).where(table.c.call_id.in_(existing)))
                 conn.execute(delete(calls).where(calls.c.id.in_(existing)))
             ordered = list(rows.values())
