@@ -122,9 +122,9 @@ def _fan_out(sinks: list[Any]) -> Sink:
     """One callback feeding every tabular sink the same prepared rows."""
     if len(sinks) == 1:
         return sinks[0].rows
-    def both(row: list[Any], violations: list[list[Any]]) -> None:
+    def both(rows: list[list[Any]], violations: list[list[Any]]) -> None:
         for sink in sinks:
-            sink.rows(row, violations)
+            sink.rows(rows, violations)
     return both
 
 

@@ -2,9 +2,9 @@
 
 Why this shape: folding each call into four ``Stats`` (total, department, person,
 day) costs ~40 attribute updates a call. Instead each row is counted under a key:
-who (department, person, co-charged people), the local day, the rings, and the
-row's ``SIGNATURE`` slice (outcome, direction, transfers, each rule's result,
-reviewed bits, ...); the counts are folded into the tallies once per distinct key
+who (department, person, co-charged people), the local day, the rings, the
+outcome, direction, transfers, lost transfers and the ``tally`` text (each rule's
+result, reviewed bits, R1's rings, R8 never called back); the counts are folded into the tallies once per distinct key
 at the end (a few thousand keys for a million calls). The one continuous figure,
 R4's longest wait, is kept as a running max per (department, person, day).
 Memory: keys grow with people x days x outcomes, not with calls.
@@ -24,7 +24,7 @@ import json
 from typing import Any, Callable, Optional, Sequence
 
 from ..core.record import OUTBOUND
-from ..storage.facts import REVIEW_BITS
+from ..storage.facts import REVIEW_BITS, parse_tally
 from ..storage.store import Store
 from .aggregate import (
     _OUTCOME_FIELD,
@@ -38,11 +38,10 @@ from .aggregate import (
     Stats,
     Violation,
 )
-from .fastread import I_R4WAIT, I_SIG, I_VERDICTS, I_WHY, Clock, stream_rows
+from .fastread import I_FAILS, I_LOST, I_R4WAIT, I_TALLY, I_VERDICTS, I_WHY, Clock, stream_rows
 
-Sink = Callable[[list[Any], list[list[Any]]], None]   # (call row, violation rows)
+Sink = Callable[[list[list[Any]], list[list[Any]]], None]   # (call rows, violation rows) of a chunk
 _I_R1 = I_VERDICTS
-_I_END = I_VERDICTS + 2 * len(RULES)
 
 
 class FastMonth:
@@ -52,110 +51,129 @@ class FastMonth:
         self.report, self.sheets, self.unmasked = report, sheets, unmasked
         self.counts: dict[tuple[Any, ...], int] = {}
         self.r4max: dict[tuple[Any, ...], float] = {}
-        self._keys: dict[tuple[str, Optional[str]], PersonKey] = {}
+        # People are counted by number: a frozen dataclass hashes in Python, ~0.5 µs a call.
+        self._people: dict[tuple[str, Optional[str]], tuple[int, PersonKey]] = {}
+        self._numbers: dict[PersonKey, int] = {}
+        self._keys: list[PersonKey] = []
         self.clock = Clock(report.month)
         self.max_rings = report.limits.max_rings
 
     def run(self, store: Store, since: float, until: float, department: Optional[str] = None,
             sink: Optional[Sink] = None, step: Optional[Callable[[], None]] = None) -> None:
-        """Stream the month's calls (of one department) into the counts; rows go to ``sink``."""
+        """Stream the month's calls (of one department) into the counts; rows go to ``sink`` per chunk."""
         for rows in stream_rows(store, since, until, department, self.unmasked):
             self.add_rows(rows, sink, step)
 
-    def _key(self, department: str, ext: Optional[str]) -> PersonKey:
-        key = self._keys.get((department, ext))
-        if key is None:
-            key = self._keys[(department, ext)] = self.report._key(department, ext)
-        return key
+    def _person(self, department: str, ext: Optional[str]) -> tuple[int, PersonKey]:
+        """(number, key) of the person an extension is in a department."""
+        found = self._people.get((department, ext))
+        if found is None:
+            key = self.report._key(department, ext)
+            n = self._numbers.get(key)
+            if n is None:
+                n = self._numbers[key] = len(self._keys)
+                self._keys.append(key)
+            found = self._people[(department, ext)] = (n, key)
+        return found
 
     def _unanswered(self, department: str, rang: Optional[str], r1_failed: bool
-                    ) -> tuple[PersonKey, tuple[PersonKey, ...]]:
+                    ) -> tuple[tuple[int, PersonKey], tuple[int, ...]]:
         """Who let an unanswered call ring (the office phone that rang longest), and who else is charged
-        its R1 failure (every other office phone that rang past the limit)."""
+        its R1 failure (every other office phone that rang past the limit), by number."""
         dept_of = self.report.directory.department_of
         rung = [(ext, secs) for ext, secs in json.loads(rang or "[]") if dept_of(ext)]
-        person = self._key(department, rung[0][0] if rung else None)
+        person = self._person(department, rung[0][0] if rung else None)
         if not (rung and r1_failed):
             return person, ()
-        out: list[PersonKey] = []
+        out: list[int] = []
         rings = self.report.cadence.rings
         for ext, secs in rung[1:]:
-            key = self._key(department, ext)
-            if rings(secs) > self.max_rings and key != person and key not in out:
-                out.append(key)
+            n, _ = self._person(department, ext)
+            if rings(secs) > self.max_rings and n != person[0] and n not in out:
+                out.append(n)
         return person, tuple(out)
 
     def add_rows(self, rows: Sequence[Any], sink: Optional[Sink] = None, step: Optional[Callable[[], None]] = None
                  ) -> None:
-        """Count facts rows (``fastread.COLUMNS``); with a ``sink``, hand it each call's sheet rows."""
-        rep, counts, r4max, keys = self.report, self.counts, self.r4max, self._keys
-        split, rings_of, key_of = self.clock.split, rep.cadence.rings, self._key
+        """Count facts rows (``fastread.COLUMNS``); with a ``sink``, hand it the chunk's sheet rows."""
+        rep, counts, r4max, people, keys = self.report, self.counts, self.r4max, self._people, self._keys
+        split, rings_of, person_of, keep = self.clock.split, rep.cadence.rings, self._person, rep.keep_violations
+        sheet: list[list[Any]] = []
+        vrows: list[list[Any]] = []
         for row in rows:
             day, date, clock = split(row[1])
             department = row[6] or NO_DEPARTMENT
             ext, direction = row[7], row[2]
-            others: tuple[PersonKey, ...] = ()
+            others: tuple[int, ...] = ()
             if ext or direction == OUTBOUND:
-                person = keys.get((department, ext)) or key_of(department, ext)
+                who = people.get((department, ext)) or person_of(department, ext)
             else:
-                person, others = self._unanswered(department, row[8], row[_I_R1] == "fail")
+                who, others = self._unanswered(department, row[8], row[_I_R1] == "fail")
+            pid, person = who
             ring_secs = row[9]
             rings = None if ring_secs is None else rings_of(ring_secs)
             r4 = row[I_R4WAIT]
-            key = (department, person, day, others, rings, r4 is None, row[I_SIG:I_WHY])
+            key = (department, pid, day, others, rings, r4 is None, row[5], direction, row[11], row[I_LOST],
+                   row[I_TALLY])
             counts[key] = counts.get(key, 0) + 1
             if r4 is not None:
-                k4 = (department, person, day)
+                k4 = (department, pid, day)
                 if r4 > r4max.get(k4, -1.0):
                     r4max[k4] = r4
-            fails = row[12]
-            violations: tuple[Violation, ...] = ()
-            if fails and (sink is not None or person.name != UNKNOWN or others):
-                when = rep.month.local(row[1])
-                violations = tuple(Violation(when, row[0], rule, row[_I_R1 + 2 * i + 1], row[I_WHY + i] or "")
-                                   for i, rule in enumerate(RULES) if row[_I_R1 + 2 * i] == "fail")
-                rep._keep(person, violations)
-                for other in others:
-                    rep._keep(other, tuple(v for v in violations if v.rule == "R1"))
+            if row[I_FAILS]:
+                failed = json.loads(row[I_WHY])   # [[rule, value, evidence], ...]
+                kept = rep.kept.get(person)
+                if others or (person.name != UNKNOWN and (kept is None or len(kept) < keep)):
+                    # The printed R9 list keeps each person's first violations (with their datetime).
+                    when = rep.month.local(row[1])
+                    violations = tuple(Violation(when, row[0], r, value, why) for r, value, why in failed)
+                    rep._keep(person, violations)
+                    r1 = tuple(v for v in violations if v.rule == "R1")
+                    for other in others:
+                        rep._keep(keys[other], r1)
+                if sink is not None:
+                    vrows += [[person.department, person.extension, person.name, date, clock, row[0], r, value, why]
+                              for r, value, why in failed]
+                    for other in others:
+                        p = keys[other]
+                        vrows += [[p.department, p.extension, p.name, date, clock, row[0], r, value, why]
+                                  for r, value, why in failed if r == "R1"]
             if sink is not None:
-                longest = row[10]
-                out = [row[0], date, clock, direction, row[3], row[4], row[5], department, person.extension,
-                       person.name, rings, None if longest is None else round(longest, 1), row[11]]
-                out += row[_I_R1:_I_END]
-                out.append(fails)
-                vrows: list[list[Any]] = []
-                if violations:
-                    pairs = [(person, v) for v in violations]
-                    pairs += [(k, v) for k in others for v in violations if v.rule == "R1"]
-                    vrows = [[p.department, p.extension, p.name, date, clock, v.linkedid, v.rule, v.value,
-                              v.evidence] for p, v in pairs]
-                sink(out, vrows)
+                sheet.append([row[0], date, clock, direction, row[3], row[4], row[5], department, person.extension,
+                              person.name, rings, *row[10:I_FAILS + 1]])
             if step is not None:
                 step()
+        if sink is not None:
+            sink(sheet, vrows)
 
     def finish(self) -> None:
         """Fold the counted keys into the report's Stats (each distinct key once, weighted)."""
-        rep = self.report
-        for (department, person, day, others, rings, r4none, sig), n in self.counts.items():
+        rep, keys = self.report, self._keys
+        tallies: dict[str, Any] = {}
+        for (department, pid, day, others, rings, r4none, *sig), n in self.counts.items():
+            outcome, direction, ntr, lost, text = sig
+            tally = tallies.get(text) or tallies.setdefault(text, parse_tally(text))
+            person = keys[pid]
             groups = [rep.total, rep.departments.get(department) or rep.departments.setdefault(department, Stats()),
                       rep.people.get(person) or rep.people.setdefault(person, Stats())]
             daily = rep.daily.get(self.clock.date_of(day))
             if daily is not None:
                 groups.append(daily)
             for stats in groups:
-                self._fold(stats, rings, r4none, sig, n)
+                self._fold(stats, rings, r4none, outcome, direction, ntr, lost, tally, n)
             for other in others:
-                (rep.people.get(other) or rep.people.setdefault(other, Stats())).rules["R1"].failed += n
-        for (department, person, day), wait in self.r4max.items():
-            for stats in (rep.total, rep.departments[department], rep.people[person],
+                (rep.people.get(keys[other]) or rep.people.setdefault(keys[other], Stats())).rules["R1"].failed += n
+        for (department, pid, day), wait in self.r4max.items():
+            for stats in (rep.total, rep.departments[department], rep.people[keys[pid]],
                           rep.daily.get(self.clock.date_of(day))):
                 if stats is not None:
                     stats.longest_wait = max(stats.longest_wait, wait)
         self.counts, self.r4max = {}, {}
 
-    def _fold(self, s: Stats, rings: Optional[int], r4none: bool, sig: tuple[Any, ...], n: int) -> None:
-        """``MonthReport._fold`` for ``n`` calls of one key (``sig`` in ``fastread.SIGNATURE`` order)."""
-        outcome, direction, ntr, lost, reviewed, r1ring, r8never, *results = sig
+    def _fold(self, s: Stats, rings: Optional[int], r4none: bool, outcome: str, direction: str, ntr: int,
+              lost: int, tally: tuple[list[str], int, Optional[int], bool], n: int) -> None:
+        """``MonthReport._fold`` for ``n`` calls of one key (``tally``: ``facts.parse_tally``'s)."""
+        results, reviewed, r1ring, r8never = tally
         s.calls += n
         if outcome == "incomplete":
             s.incomplete += n

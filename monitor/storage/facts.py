@@ -37,11 +37,27 @@ from .models import CallFactsRow
 
 RULES = ("R1", "R2", "R3", "R4", "R5", "R7", "R8")     # the rules the report counts
 SPEECH_RULES = ("R2", "R3", "R7")
-REVIEW_BITS = {"R2": 1, "R3": 2, "R7": 4}               # the ``reviewed`` column's bit per speech rule
+REVIEW_BITS = {"R2": 1, "R3": 2, "R7": 4}               # reviewed speech verdicts, as bits
+SEP = "\x1f"                                            # ASCII unit separator: in no result, number or bit
 FACTS: Table = CallFactsRow.__table__   # type: ignore[assignment]
-# (rule, result column, value column, evidence column)
-_RULE_COLUMNS = tuple((r, r.lower(), f"{r.lower()}_value", f"{r.lower()}_why") for r in RULES)
+_RULE_COLUMNS = tuple((r, r.lower(), f"{r.lower()}_value") for r in RULES)   # (rule, result, value column)
 _SCALARS = (str, int, float, type(None))
+
+
+def tally_text(results: list[str], reviewed: int, r1_rings: Optional[int], r8_never: bool) -> str:
+    """The ``tally`` column: every verdict fact the month's tallies count, in one short text.
+
+    A month's reader counts calls by this text (with who, when and the call's outcome), and
+    decodes each distinct text once (:func:`parse_tally`): one column read a call instead of ten.
+    """
+    return SEP.join([*results, str(reviewed), "" if r1_rings is None else str(r1_rings), "1" if r8_never else ""])
+
+
+def parse_tally(text: str) -> tuple[list[str], int, Optional[int], bool]:
+    """(results in ``RULES`` order, '' for none; reviewed bits; R1's judged rings; R8 never called back)."""
+    parts = text.split(SEP)
+    n = len(RULES)
+    return parts[:n], int(parts[n]), int(parts[n + 1]) if parts[n + 1] else None, parts[n + 2] == "1"
 
 
 def verdict_values(verdicts: Mapping[str, Verdict], decoded: bool = False) -> dict[str, Any]:
@@ -50,15 +66,17 @@ def verdict_values(verdicts: Mapping[str, Verdict], decoded: bool = False) -> di
     A verdict whose result is '' would read as "no verdict": no rule gives that result.
     """
     out: dict[str, Any] = {}
-    fails = reviewed = 0
+    results: list[str] = []
+    whys: list[list[str]] = []
+    reviewed = 0
     r1_rings: Optional[int] = None
     r4_wait: Optional[float] = None
     r8_never = False
-    for rule, col, vcol, wcol in _RULE_COLUMNS:
+    for rule, col, vcol in _RULE_COLUMNS:
         v = verdicts.get(rule)
         if v is None:
             out[col] = out[vcol] = ""
-            out[wcol] = None
+            results.append("")
             continue
         if not decoded and not isinstance(v.value, _SCALARS):
             # As the database gives it back (tuples become lists, keys strings).
@@ -66,10 +84,9 @@ def verdict_values(verdicts: Mapping[str, Verdict], decoded: bool = False) -> di
         result, value = v.result, v.value
         out[col] = result
         out[vcol] = value_text(v)
-        out[wcol] = None
+        results.append(result)
         if result == "fail":
-            fails += 1
-            out[wcol] = evidence_text(v)
+            whys.append([rule, out[vcol], evidence_text(v)])
         if rule in REVIEW_BITS:
             if is_reviewed(v):
                 reviewed |= REVIEW_BITS[rule]
@@ -80,7 +97,8 @@ def verdict_values(verdicts: Mapping[str, Verdict], decoded: bool = False) -> di
                 r4_wait = float(value)
         if rule == "R8" and result == "fail":
             r8_never = value is None
-    out.update(fails=fails, reviewed=reviewed, r1_rings=r1_rings, r4_wait=r4_wait, r8_never=r8_never)
+    out.update(fails=len(whys), r4_wait=r4_wait, tally=tally_text(results, reviewed, r1_rings, r8_never),
+               why=json.dumps(whys, ensure_ascii=False) if whys else None)
     return out
 
 
@@ -113,7 +131,8 @@ def call_values(record: CallRecord, department: Optional[str]) -> dict[str, Any]
         "started_at": record.start, "linkedid": record.linkedid, "direction": record.direction,
         "caller": mask_number(record.caller), "dialed": mask_number(record.dialed), "outcome": record.outcome,
         "department": department, "person": (record.caller or "") if outbound else record.answered_by,
-        "rang": rang, "ring_secs": ring_secs, "longest_wait": longest.seconds if longest is not None else None,
+        "rang": rang, "ring_secs": ring_secs,
+        "longest_wait": round(longest.seconds, 1) if longest is not None else None,   # as the call sheet shows it
         "transfers": len(record.transfers), "lost": lost,
     }
 

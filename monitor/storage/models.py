@@ -140,9 +140,9 @@ class CallFactsRow(Base):
     """What the monthly report reads about one call, in one row (``facts.py``; kept by ``Store``).
 
     Derived from the call and its verdicts when they are written; never the source of
-    truth (``facts.build_missing`` can rebuild any of it). ``r1`` .. ``r8`` hold each
+    truth (``rebuild.build_missing`` can rebuild any of it). ``r1`` .. ``r8`` hold each
     report rule's result ('' when the call has no such verdict), ``rN_value`` its value as
-    the report prints it, ``rN_why`` its evidence when the result is ``fail``.
+    the report prints it.
     """
 
     __tablename__ = "call_facts"
@@ -157,35 +157,27 @@ class CallFactsRow(Base):
     person: Mapped[Optional[str]] = mapped_column(String(64))   # the caller (outbound) or who answered
     rang: Mapped[Optional[str]] = mapped_column(Text)     # JSON [[ext, seconds], ...] of unanswered calls
     ring_secs: Mapped[Optional[float]] = mapped_column(Double)
-    longest_wait: Mapped[Optional[float]] = mapped_column(Double)
+    longest_wait: Mapped[Optional[float]] = mapped_column(Double)   # seconds, rounded to 0.1 (as shown)
     transfers: Mapped[int] = mapped_column(Integer)
     lost: Mapped[int] = mapped_column(Integer)
-    fails: Mapped[int] = mapped_column(Integer)
-    reviewed: Mapped[int] = mapped_column(Integer)        # bits: R2 1, R3 2, R7 4
-    r1_rings: Mapped[Optional[int]] = mapped_column(Integer)
-    r4_wait: Mapped[Optional[float]] = mapped_column(Double)
-    r8_never: Mapped[bool] = mapped_column(Boolean)
+    fails: Mapped[int] = mapped_column(Integer)           # fail verdicts of the report's rules
+    r4_wait: Mapped[Optional[float]] = mapped_column(Double)   # a judged R4's numeric value
+    tally: Mapped[str] = mapped_column(Text)              # facts.tally_text: what the tallies count
+    why: Mapped[Optional[str]] = mapped_column(Text)      # JSON [[rule, value, evidence], ...] of failures
     r1: Mapped[str] = mapped_column(String(16))
     r1_value: Mapped[str] = mapped_column(Text)
-    r1_why: Mapped[Optional[str]] = mapped_column(Text)
     r2: Mapped[str] = mapped_column(String(16))
     r2_value: Mapped[str] = mapped_column(Text)
-    r2_why: Mapped[Optional[str]] = mapped_column(Text)
     r3: Mapped[str] = mapped_column(String(16))
     r3_value: Mapped[str] = mapped_column(Text)
-    r3_why: Mapped[Optional[str]] = mapped_column(Text)
     r4: Mapped[str] = mapped_column(String(16))
     r4_value: Mapped[str] = mapped_column(Text)
-    r4_why: Mapped[Optional[str]] = mapped_column(Text)
     r5: Mapped[str] = mapped_column(String(16))
     r5_value: Mapped[str] = mapped_column(Text)
-    r5_why: Mapped[Optional[str]] = mapped_column(Text)
     r7: Mapped[str] = mapped_column(String(16))
     r7_value: Mapped[str] = mapped_column(Text)
-    r7_why: Mapped[Optional[str]] = mapped_column(Text)
     r8: Mapped[str] = mapped_column(String(16))
     r8_value: Mapped[str] = mapped_column(Text)
-    r8_why: Mapped[Optional[str]] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_call_facts_started_at", "started_at"),

@@ -30,8 +30,7 @@ def upgrade() -> None:
     rule_columns = []
     for rule in ("r1", "r2", "r3", "r4", "r5", "r7", "r8"):
         rule_columns += [sa.Column(rule, sa.String(16), nullable=False),
-                         sa.Column(f"{rule}_value", sa.Text(), nullable=False),
-                         sa.Column(f"{rule}_why", sa.Text(), nullable=True)]
+                         sa.Column(f"{rule}_value", sa.Text(), nullable=False)]
     op.create_table(
         "call_facts",
         sa.Column("call_id", sa.Integer(), sa.ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True),
@@ -49,10 +48,9 @@ def upgrade() -> None:
         sa.Column("transfers", sa.Integer(), nullable=False),
         sa.Column("lost", sa.Integer(), nullable=False),
         sa.Column("fails", sa.Integer(), nullable=False),
-        sa.Column("reviewed", sa.Integer(), nullable=False),
-        sa.Column("r1_rings", sa.Integer(), nullable=True),
         sa.Column("r4_wait", sa.Double(), nullable=True),
-        sa.Column("r8_never", sa.Boolean(), nullable=False),
+        sa.Column("tally", sa.Text(), nullable=False),
+        sa.Column("why", sa.Text(), nullable=True),
         *rule_columns,
     )
     op.create_index("ix_call_facts_started_at", "call_facts", ["started_at"])
