@@ -9,14 +9,11 @@ calls never sits in memory at once.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
@@ -27,12 +24,9 @@ from ..core.rules import PENDING, Verdict
 from .convert import _index, record_from_row
 from .facts import FACTS, facts_values, verdict_values
 from .models import CallRow, HoldRow, OfferRow, TransferRow, VerdictRow, WaitRow
+from .schema import MIGRATIONS, migrate
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-MIGRATE_ATTEMPTS = 20        # a racing migration is retried for up to ~20 s (0.1 s, 0.2 s, ...)
-MIGRATE_LOCK = 0x74656C6D    # "telm": the PostgreSQL advisory lock key migrations take turns on
+__all__ = ["MIGRATIONS", "StorageError", "StoredCall", "Store"]
 
 
 class StorageError(RuntimeError):
@@ -93,32 +87,9 @@ class Store:
         return store
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision, safely when several processes start at once.
-
-        ``telmon run`` creating a fresh database while ``telmon calls`` (or a second
-        monitor) opens it would otherwise race: both see no schema, both create it,
-        one fails with "table calls already exists". On PostgreSQL an advisory lock
-        makes them take turns; SQLite runs DDL outside transactions (pysqlite), so a
-        migration that lost the race ("already exists", "database is locked") is
-        retried until the winner's revision is there.
-        """
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        for attempt in range(MIGRATE_ATTEMPTS):
-            try:
-                with self.engine.begin() as conn:
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
-                    cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, "head")
-                return
-            except DBAPIError as exc:
-                # SQLite: "database is locked" too (switching a new file to WAL, or two
-                # writers upgrading their locks at once, fails at once rather than waiting).
-                lost_race = any(m in str(exc.orig) for m in ("already exists", "database is locked"))
-                if not lost_race or attempt == MIGRATE_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.1 * (attempt + 1))
+        """Bring the schema to the newest Alembic revision (``schema.migrate``: safe when several
+        processes start at once; no Alembic import when the database is already there)."""
+        migrate(self.engine)
 
     def save_call(self, record: CallRecord, verdicts: Mapping[str, Verdict], department: Optional[str]) -> bool:
         """Store one call (replacing an earlier copy); True when it was not stored before."""
