@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from .facts import FACTS, facts_values
+from .facts import FACTS, facts_values, insert_facts
 from .models import CallRow
 
 CHUNK = 2000   # calls per chunk: well under SQLite's bound-parameter limit
@@ -46,7 +46,7 @@ def build_missing(conn: Any, since: Optional[float] = None, until: Optional[floa
             fact = facts_values(call.record, call.verdicts, call.department, decoded=True)
             fact["call_id"] = row[0]
             values.append(fact)
-        conn.execute(insert(FACTS), values)
+        insert_facts(conn, values)
         done += len(rows)
         last = rows[-1][0]
 

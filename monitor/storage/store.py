@@ -22,7 +22,7 @@ from ..core.callback import MissedCall
 from ..core.record import CallRecord
 from ..core.rules import PENDING, Verdict
 from .convert import _index, record_from_row
-from .facts import FACTS, facts_values, verdict_values
+from .facts import FACTS, facts_values, insert_facts, verdict_values
 from .models import CallRow, HoldRow, OfferRow, TransferRow, VerdictRow, WaitRow
 from .schema import MIGRATIONS, migrate
 
@@ -126,23 +126,30 @@ class Store:
             for cid, (_, _, fact) in zip(ids, ordered):
                 fact["call_id"] = cid
                 facts.append(fact)
-            conn.execute(insert(FACTS), facts)
+            insert_facts(conn, facts)
         return len(rows) - len(existing)
 
     def set_verdict(self, linkedid: str, verdict: Verdict) -> bool:
         """Replace one verdict of a stored call (R8 settles later, a late speech check, a review decision);
         the call's report facts follow in the same transaction. False if the call is unknown."""
-        v = VerdictRow.__table__.c
+        calls, v = CallRow.__table__, VerdictRow.__table__.c
+        value = json.dumps(verdict.value)
         with self.engine.begin() as conn:
-            call_id = conn.scalar(select(CallRow.id).where(CallRow.linkedid == linkedid))
-            if call_id is None:
+            # The call and every verdict it has, in one statement: the facts' tallies (fails,
+            # reviewed) span all of them, so the facts are rebuilt from the stored set.
+            rows = conn.execute(select(calls.c.id, v.rule, v.result, v.value, v.detail)
+                                .select_from(calls.outerjoin(VerdictRow, v.call_id == calls.c.id))
+                                .where(calls.c.linkedid == linkedid)).all()
+            if not rows:
                 return False
-            conn.execute(delete(VerdictRow).where(v.call_id == call_id, v.rule == verdict.rule))
-            conn.execute(insert(VerdictRow), {"call_id": call_id, "rule": verdict.rule, "result": verdict.result,
-                                              "value": json.dumps(verdict.value), "detail": verdict.detail})
-            # Every verdict of the call, as stored: the facts' tallies (fails, reviewed) span them all.
-            stored = {r: Verdict(r, res, json.loads(val), det) for r, res, val, det in
-                      conn.execute(select(v.rule, v.result, v.value, v.detail).where(v.call_id == call_id))}
+            call_id = rows[0][0]
+            stored = {r: Verdict(r, res, json.loads(val), det) for _, r, res, val, det in rows if r is not None}
+            fields = {"result": verdict.result, "value": value, "detail": verdict.detail}
+            if verdict.rule in stored:
+                conn.execute(update(VerdictRow).where(v.call_id == call_id, v.rule == verdict.rule).values(fields))
+            else:
+                conn.execute(insert(VerdictRow), dict(fields, call_id=call_id, rule=verdict.rule))
+            stored[verdict.rule] = Verdict(verdict.rule, verdict.result, json.loads(value), verdict.detail)
             conn.execute(update(FACTS).where(FACTS.c.call_id == call_id)
                          .values(verdict_values(stored, decoded=True)))
         return True
