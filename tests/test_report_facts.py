@@ -246,3 +246,27 @@ def test_the_head_read_from_the_scripts_is_alembics_and_an_older_database_is_upg
     fresh = sa.create_engine(f"sqlite:///{tmp_path / 'none.db'}")
     assert not schema.at_head(fresh)
     fresh.dispose()
+
+
+@pytest.mark.parametrize("zone,month", [("Asia/Seoul", "2026-11"), ("America/New_York", "2026-03"),
+                                        ("Europe/Berlin", "2026-10"), ("Australia/Lord_Howe", "2026-04")])
+def test_clock_gives_datetimes_dates_and_times_across_daylight_saving_changes(zone, month):
+    """The reader's per-hour offset cache gives what datetime.fromtimestamp gives, DST changes included
+    (Lord Howe moves by 30 minutes), and for times a hair before the next second (datetime rounds to µs)."""
+    import datetime as dt
+    import random
+
+    from monitor.report.fastread import Clock
+    m = parse_month(month, zone)
+    clock = Clock(m)
+    since, until = m.bounds
+    rng = random.Random(17)
+    times = [since + rng.random() * (until - since) for _ in range(20000)]
+    times += [float(int(t)) + frac for t in times[:200] for frac in (0.9999994, 0.9999995, 0.9999996, 0.0)]
+    times += [since, until - 1e-6] + [since + h * 3600 + d for h in range(0, int((until - since) // 3600))
+                                      for d in (-0.5, 0.0, 0.5)]
+    for ts in times:
+        when = dt.datetime.fromtimestamp(ts, m.tz)
+        day, date, clock_text = clock.split(ts)
+        assert (date, clock_text) == (when.strftime("%Y-%m-%d"), when.strftime("%H:%M:%S")), ts
+        assert clock.date_of(day) == when.date()
