@@ -55,6 +55,7 @@ class FastMonth:
         self._people: dict[tuple[str, Optional[str]], tuple[int, PersonKey]] = {}
         self._numbers: dict[PersonKey, int] = {}
         self._keys: list[PersonKey] = []
+        self._kept_full: set[int] = set()   # people whose R9 list is full (or who are never listed)
         self.clock = Clock(report.month)
         self.max_rings = report.limits.max_rings
 
@@ -97,6 +98,7 @@ class FastMonth:
                  ) -> None:
         """Count facts rows (``fastread.COLUMNS``); with a ``sink``, hand it the chunk's sheet rows."""
         rep, counts, r4max, people, keys = self.report, self.counts, self.r4max, self._people, self._keys
+        done = self._kept_full
         split, rings_of, person_of, keep = self.clock.split, rep.cadence.rings, self._person, rep.keep_violations
         sheet: list[list[Any]] = []
         vrows: list[list[Any]] = []
@@ -121,17 +123,21 @@ class FastMonth:
                 if r4 > r4max.get(k4, -1.0):
                     r4max[k4] = r4
             if row[I_FAILS]:
-                failed = json.loads(row[I_WHY])   # [[rule, value, evidence], ...]
-                kept = rep.kept.get(person)
-                if others or (person.name != UNKNOWN and (kept is None or len(kept) < keep)):
+                failed = None
+                if others or pid not in done:
                     # The printed R9 list keeps each person's first violations (with their datetime).
+                    failed = json.loads(row[I_WHY])   # [[rule, value, evidence], ...]
                     when = rep.month.local(row[1])
                     violations = tuple(Violation(when, row[0], r, value, why) for r, value, why in failed)
                     rep._keep(person, violations)
                     r1 = tuple(v for v in violations if v.rule == "R1")
                     for other in others:
                         rep._keep(keys[other], r1)
+                    if person.name == UNKNOWN or len(rep.kept.get(person, ())) >= keep:
+                        done.add(pid)
                 if sink is not None:
+                    if failed is None:
+                        failed = json.loads(row[I_WHY])
                     vrows += [[person.department, person.extension, person.name, date, clock, row[0], r, value, why]
                               for r, value, why in failed]
                     for other in others:
