@@ -173,17 +173,21 @@ def sections(r: dict[str, Any]) -> list[str]:
         out.append(f"## Keeping the report facts: ingest stage (e) with and without (`{fc['_run']['command']}`)\n\n"
                    f"Stage (e) from this tree and from {fc['baseline']} (the last commit without `call_facts`), "
                    "alternating, each run a fresh process and database; medians.\n\n"
-                   "| backend | events | CPU s without | CPU s with | CPU | wall s without | wall s with | wall |\n"
-                   "|---|---:|---:|---:|---:|---:|---:|---:|")
+                   "| backend | events | CPU s without | CPU s with | CPU | wall s without | wall s with | wall | "
+                   "CPU s in the store without -> with | its share of the stage |\n"
+                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for backend in ("sqlite", "postgresql"):
             x = fc.get(backend)
             if not x:
                 continue
             out.append(f"| {backend} | {x['events']:,} | {x['cpu']['baseline']:.2f} | {x['cpu']['facts']:.2f} | "
                        f"{x['slowdown_cpu']:+.1%} | {x['wall']['baseline']:.2f} | {x['wall']['facts']:.2f} | "
-                       f"{x['slowdown_wall']:+.1%} |")
-            targets.append((f"keeping the facts slows ingest (e) <= 10 % ({backend}, CPU)", f"{x['slowdown_cpu']:+.1%}",
-                            verdict(x["slowdown_cpu"] <= 0.10, f"{0.10 - x['slowdown_cpu']:+.1%} margin")))
+                       f"{x['slowdown_wall']:+.1%} | {x['store_cpu']['baseline']:.2f} -> {x['store_cpu']['facts']:.2f} | "
+                       f"{x['slowdown_store']:+.1%} |")
+            worse = max(x["slowdown_cpu"], x["slowdown_store"])
+            targets.append((f"keeping the facts slows ingest (e) <= 10 % ({backend})",
+                            f"{x['slowdown_cpu']:+.1%} stage CPU, {x['slowdown_store']:+.1%} in the store",
+                            verdict(worse <= 0.10, f"{0.10 - worse:+.1%} margin")))
         out.append("")
     out += export_section(r.get("_export"), targets)
     head = ["## Targets\n", "| target | this run | |", "|---|---|---|"]
