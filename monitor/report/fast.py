@@ -48,6 +48,7 @@ class FastMonth:
     """Fills a :class:`MonthReport`'s tallies from the facts rows."""
 
     def __init__(self, report: MonthReport, sheets: bool = False, unmasked: bool = False) -> None:
+        """Counts for ``report``; ``sheets``: call-level rows will be wanted; ``unmasked``: full numbers."""
         self.report, self.sheets, self.unmasked = report, sheets, unmasked
         self.counts: dict[tuple[Any, ...], int] = {}
         self.r4max: dict[tuple[Any, ...], float] = {}
@@ -170,10 +171,10 @@ class FastMonth:
             for other in others:
                 (rep.people.get(keys[other]) or rep.people.setdefault(keys[other], Stats())).rules["R1"].failed += n
         for (department, pid, day), wait in self.r4max.items():
-            for stats in (rep.total, rep.departments[department], rep.people[keys[pid]],
+            for group in (rep.total, rep.departments[department], rep.people[keys[pid]],
                           rep.daily.get(self.clock.date_of(day))):
-                if stats is not None:
-                    stats.longest_wait = max(stats.longest_wait, wait)
+                if group is not None:
+                    group.longest_wait = max(group.longest_wait, wait)
         self.counts, self.r4max = {}, {}
 
     def _fold(self, s: Stats, rings: Optional[int], r4none: bool, outcome: str, direction: str, ntr: int,
@@ -199,11 +200,11 @@ class FastMonth:
         for rule, result in by_rule.items():
             if result == "":
                 continue   # no such verdict
-            tally = s.rules[rule]
+            rule_tally = s.rules[rule]
             attr = _RESULT_FIELD.get(result, "na")
-            setattr(tally, attr, getattr(tally, attr) + n)
+            setattr(rule_tally, attr, getattr(rule_tally, attr) + n)
             if reviewed & REVIEW_BITS.get(rule, 0):
-                tally.reviewed += n
+                rule_tally.reviewed += n
         if r1ring is not None:
             s.rings[r1ring] += n
         s.waits_over += n * (by_rule["R4"] == "fail" and not r4none)

@@ -93,6 +93,7 @@ class Clock:
     """
 
     def __init__(self, month: Month) -> None:
+        """A clock for ``month``'s time zone, its caches empty."""
         self.month = month
         self._offsets: dict[int, Optional[int]] = {}
         self._dates: dict[int, tuple[str, dt.date]] = {}

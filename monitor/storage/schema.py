@@ -70,7 +70,8 @@ def at_head(engine: Engine) -> bool:
 @lru_cache(maxsize=1)
 def head_revision() -> Optional[str]:
     """The newest revision among the migration scripts (read as text); None unless there is one clear head."""
-    revisions, parents = set(), set()
+    revisions: set[str] = set()
+    parents: set[str] = set()
     for script in (MIGRATIONS / "versions").glob("*.py"):
         found = dict(re.findall(r"^(revision|down_revision)\s*=\s*(.+?)\s*$", script.read_text(encoding="utf-8"),
                                 re.MULTILINE))
