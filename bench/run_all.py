@@ -27,10 +27,13 @@ sys.path.insert(0, str(ROOT))
 from bench.write_doc import machine, write_doc  # noqa: E402
 
 # name -> (script, full-size arguments, --quick arguments). Full sizes are issue 7's.
+# PostgreSQL as on the development machine (BENCH_PG_URL to point elsewhere).
+PG = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 STEPS: dict[str, tuple[str, list[str], list[str]]] = {
-    # PostgreSQL as on the development machine (BENCH_PG_URL to point elsewhere).
-    "ingest": ("ingest.py", ["--events", "1000000", "--pg", os.environ.get(
-        "BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")], ["--events", "100000"]),
+    "ingest": ("ingest.py", ["--events", "1000000", "--pg", PG], ["--events", "100000"]),
+    # What keeping the report facts costs stage (e): A/B against the last commit without them (issue 17).
+    "facts_cost": ("facts_cost.py", ["--events", "1000000", "--rounds", "5", "--pg", PG],
+                   ["--events", "100000", "--rounds", "1"]),
     "profile": ("profile_ingest.py", ["--events", "300000"], ["--events", "50000"]),
     "live": ("live_load.py", ["--rate", "1000", "--seconds", "60"], ["--rate", "1000", "--seconds", "15"]),
     "memory": ("memory.py", ["--calls", "1000000", "--every", "100000"], ["--calls", "50000", "--every", "10000"]),
@@ -70,9 +73,9 @@ def run_report_hook(results: Path) -> dict[str, Any] | None:
     load_before, start = os.getloadavg(), time.perf_counter()
     out = results / "export.json"
     out.unlink(missing_ok=True)
-    code = subprocess.call([sys.executable, str(script), "--json-out", str(out)], cwd=ROOT)
+    code = subprocess.call([sys.executable, str(script), "--pg", PG, "--json-out", str(out)], cwd=ROOT)
     runs = json.loads(out.read_text(encoding="utf-8"))["runs"] if out.is_file() else []
-    return {"command": "python bench/report_bench.py", "exit": code, "runner_seconds": time.perf_counter() - start,
+    return {"command": f"python bench/report_bench.py --pg {PG}", "exit": code, "runner_seconds": time.perf_counter() - start,
             "load_before": load_before, "load_after": os.getloadavg(), "runs": runs}
 
 

@@ -101,7 +101,7 @@ def _fast(store: Store, report: MonthReport, since: float, until: float) -> tupl
     rows: list[Any] = []
     vrows: list[Any] = []
     fast = FastMonth(report, sheets=True)
-    fast.run(store, since, until, sink=lambda row, violations: (rows.append(row), vrows.extend(violations)))
+    fast.run(store, since, until, sink=lambda chunk, violations: (rows.extend(chunk), vrows.extend(violations)))
     fast.finish()
     return rows, vrows
 

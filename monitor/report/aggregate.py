@@ -29,19 +29,21 @@ from ..core.cadence import Cadence
 from ..core.record import OUTBOUND, Offer
 from ..core.rules import Thresholds
 from ..directory import Directory
+from ..storage.facts import RULES, SPEECH_RULES   # the report's rules: the facts rows carry them
 from ..storage.store import StoredCall
 from .evidence import evidence_text, is_reviewed, value_text
 from .period import Month
 
-RULES = ("R1", "R2", "R3", "R4", "R5", "R7", "R8")
-SPEECH_RULES = ("R2", "R3", "R7")
 SCORE_GOAL = 90.0
 RING_BUCKETS = (1, 2, 3, 4, 5, 6)   # 6 means "6 or more"
 NO_DEPARTMENT = "(no department)"
 UNKNOWN = "unknown"
 # Verdict result -> RuleTally counter, call outcome -> Stats counter (anything else: na / no_answer).
 _RESULT_FIELD = {"pass": "passed", "fail": "failed", "pending": "pending", "unclear": "unclear"}
-_OUTCOME_FIELD = {"abandoned": "abandoned", "busy": "busy"}
+_OUTCOME_FIELD = {"abandoned": "abandoned", "busy": "busy", "voicemail": "no_answer"}
+# Outcomes that are not an offered call: a caller who dialled a conference room reached a
+# meeting, not a person (counted in ``calls`` only). Any other unknown outcome counts as missed.
+NOT_OFFERED = ("conference",)
 
 
 @dataclass
@@ -254,7 +256,7 @@ class MonthReport:
             s.incomplete += 1
         elif rec.direction == OUTBOUND:
             s.outbound += 1
-        else:
+        elif rec.outcome not in NOT_OFFERED:
             s.offered += 1
             if rec.outcome == "answered":
                 s.answered += 1

@@ -1,8 +1,10 @@
 """``telmon report``: one pass over the month's calls, feeding the tallies and every requested writer.
 
-The database is read once, streamed as one flat row per call (``fastread.py``);
-each row goes to the tallies (``fast.py``) and to the call-level sinks (CSV, XLSX)
-and is then dropped. HTML and PDF are made from the finished tallies.
+The database is read once: the month's ``call_facts`` rows (kept by the write path,
+``storage/facts.py``), one range scan by start time (``fastread.py``); each row goes
+to the tallies (``fast.py``) and to the call-level sinks (CSV, XLSX) and is then
+dropped. HTML and PDF are made from the finished tallies. Calls that have no facts
+row (stored by an older telmon after the upgrade) get one first.
 """
 from __future__ import annotations
 
@@ -21,10 +23,11 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..directory import Directory
 from ..storage.models import CallRow
+from ..storage.rebuild import build_missing, count_missing
 from ..storage.store import Store
 from .aggregate import MonthReport
-from .period import DEFAULT_TZ, ReportError, parse_month
 from .fast import FastMonth, Sink
+from .period import DEFAULT_TZ, ReportError, parse_month
 from .tabular import open_sinks
 
 log = logging.getLogger("telmon.report")
@@ -65,6 +68,17 @@ def resolve_departments(directory: Directory, names: Optional[list[str]]) -> lis
             raise ReportError(f"--department {name!r}: no such department (known: {known})")
         out.append(dept.name)
     return out
+
+
+def ensure_facts(store: Store, since: float, until: float) -> int:
+    """Build the facts of the month's calls that have none (two index counts when all have them)."""
+    with store.engine.connect() as conn:
+        if count_missing(conn, since, until) == 0:
+            return 0
+    with store.engine.begin() as conn:
+        built = build_missing(conn, since, until)
+    log.warning("built the report facts of %d calls stored without them", built)
+    return built
 
 
 def count_calls(store: Store, since: float, until: float, departments: list[str]) -> int:
@@ -108,9 +122,9 @@ def _fan_out(sinks: list[Any]) -> Sink:
     """One callback feeding every tabular sink the same prepared rows."""
     if len(sinks) == 1:
         return sinks[0].rows
-    def both(row: list[Any], violations: list[list[Any]]) -> None:
+    def both(rows: list[list[Any]], violations: list[list[Any]]) -> None:
         for sink in sinks:
-            sink.rows(row, violations)
+            sink.rows(rows, violations)
     return both
 
 
@@ -150,6 +164,7 @@ def _run(args: argparse.Namespace, settings: Settings, directory: Directory, err
     since, until = month.bounds
     report = MonthReport(month, directory, settings.cadence_obj, settings.thresholds_obj,
                          departments or None)
+    ensure_facts(store, since, until)
     sinks = open_sinks(set(formats), out_dir, prefix, title, args.unmasked)
     progress = Progress(count_calls(store, since, until, departments), err, not args.no_progress)
     started = time.monotonic()

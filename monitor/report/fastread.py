@@ -1,109 +1,135 @@
-"""The month's calls as one flat row each: verdicts pivoted into columns by SQL, no records built.
+"""The month's calls as one flat row each: one range scan of ``call_facts`` by start time.
 
-Why: the report needs ~20 facts per call, not the whole :class:`CallRecord`. Building
-records (``reader.py``) cost ~100 µs a call; one SQL statement that returns a flat
-tuple per call lets the database do the joining in C. Measured on a SQLite month of
-1 M calls (docs/REPORT.md): the calls alone stream in 2.3 s; pivoting the verdicts
-with one ``LEFT JOIN verdicts ON call_id = c.id AND rule = 'Rn'`` per rule (each a
-probe of the existing unique index ``(call_id, rule)``) costs 8 s, while conditional
-aggregation (``MAX(CASE WHEN rule = ...)`` grouped by call) costs 18 s, so the
-joins were chosen. Only rules that occur in the database at all are joined (a probe
-of ``ix_verdicts_rule_result`` each): a probe that never matches still costs time.
-The children the figures need are folded to scalars by correlated subqueries
-(``ix_*_call_id`` each): the transfer count, lost transfers, the answered offer's
-ringing seconds and, for the call sheet only, the longest wait. No new index was
-needed: every probe already has one (``EXPLAIN QUERY PLAN``: no table scan).
+Why: the write path keeps a facts row per call (``storage/facts.py``): every verdict,
+its printed value and evidence, the child scalars, the masked numbers. Reading a month
+is then one ``started_at`` range scan with no join (the unmasked numbers, asked for
+rarely, join ``calls`` by primary key). The previous flat query joined seven verdict
+probes and four subqueries per call (15 s on a SQLite month of 1 M calls).
 
-Calls nobody answered need their offers (who let it ring): those are fetched per
-chunk with one ``call_id IN (...)`` query, as ``reader.py`` does.
+The row layout (``COLUMNS``) is made for the reader's hot loop: the call sheet's
+verdict columns are one slice; every verdict fact the tallies count is one text
+(``tally``), the evidence of the failed rules one JSON column (``why``). Fewer
+columns matter: reading a column costs the driver a Python object, ~0.1 µs.
+
+Also here: :class:`Clock`, a call's local date and time without building a datetime
+per call (the same texts as ``datetime.fromtimestamp(ts, tz).strftime``).
 """
 from __future__ import annotations
 
-from collections import defaultdict
+import datetime as dt
 from typing import Any, Iterator, Optional
 
-from sqlalchemy import and_, case, func, null, select
+from sqlalchemy import select
 
-from ..core.record import LEG_TRANSFER, OUTBOUND
-from ..storage.models import CallRow, OfferRow, TransferRow, VerdictRow, WaitRow
+from ..storage.facts import FACTS, RULES
+from ..storage.models import CallRow
 from ..storage.store import Store
+from .period import Month
 
-CHUNK = 2000   # calls per offers query: well under SQLite's bound-parameter limit
+CHUNK = 5000   # rows per fetch
 
-_C = CallRow.__table__
-_V = VerdictRow.__table__
-BASE = ("id", "linkedid", "started_at", "direction", "caller", "dialed", "outcome", "department", "answered_by")
+_F = FACTS.c
+_RESULTS = [r.lower() for r in RULES]
+COLUMNS = ("linkedid", "started_at", "direction", "caller", "dialed", "outcome", "department", "person", "rang",
+           "ring_secs", "longest_wait", "transfers", *[c for r in _RESULTS for c in (r, f"{r}_value")], "fails",
+           "r4_wait", "lost", "tally", "why")
+# Where the parts are in a row.
+I_VERDICTS = COLUMNS.index("r1")              # (result, value) per rule: the call sheet's slice
+I_FAILS, I_R4WAIT, I_LOST, I_TALLY, I_WHY = (COLUMNS.index(c) for c in ("fails", "r4_wait", "lost", "tally", "why"))
 
 
-def rules_present(conn: Any, rules: tuple[str, ...]) -> tuple[str, ...]:
-    """The rules with at least one stored verdict (one index probe each)."""
-    return tuple(r for r in rules if conn.execute(select(_V.c.id).where(_V.c.rule == r).limit(1)).first())
-
-
-def month_query(since: float, until: float, department: Optional[str], rules: tuple[str, ...],
-                with_waits: bool) -> Any:
-    """The flat per-call select: BASE columns, then (result, value, detail-if-fail) per rule, then
-    transfers, lost transfers, answered offer's ringing seconds, and (``with_waits``) the longest wait."""
-    c = _C
-    cols: list[Any] = [c.c[n] for n in BASE]
-    frm: Any = c
-    for rule in rules:
-        v = _V.alias(f"v_{rule.lower()}")
-        frm = frm.outerjoin(v, and_(v.c.call_id == c.c.id, v.c.rule == rule))
-        cols += [v.c.result, v.c.value, case((v.c.result == "fail", v.c.detail), else_=null())]
-    t = TransferRow.__table__.alias("t")
-    cols.append(select(func.count()).select_from(t).where(t.c.call_id == c.c.id).scalar_subquery())
-    t2, to = TransferRow.__table__.alias("t2"), OfferRow.__table__.alias("to_")
-    # A transfer is lost when its target offer (by position) is missing or was never answered.
-    cols.append(select(func.count()).select_from(
-        t2.outerjoin(to, and_(to.c.call_id == t2.c.call_id, to.c.position == t2.c.target_position)))
-        .where(t2.c.call_id == c.c.id, to.c.answered_at.is_(None)).scalar_subquery())
-    ao = OfferRow.__table__.alias("ao")
-    # The first answered non-transfer offer: NULL when none or when a trunk answered (no rings then);
-    # a missing ring start/end is 0 s of ringing, as Offer.ring_seconds says.
-    cols.append(select(case((ao.c.to_trunk, null()), else_=func.coalesce(ao.c.ring_end - ao.c.ring_start, 0.0)))
-                .where(ao.c.call_id == c.c.id, ao.c.answered_at.is_not(None), ao.c.leg != LEG_TRANSFER)
-                .order_by(ao.c.position).limit(1).scalar_subquery())
-    if with_waits:
-        w = WaitRow.__table__.alias("w")
-        cols.append(select(func.max(w.c.ended_at - w.c.started_at)).where(w.c.call_id == c.c.id)
-                    .scalar_subquery())
-    query = (select(*cols).select_from(frm).where(c.c.started_at >= since, c.c.started_at < until)
-             .order_by(c.c.started_at, c.c.id))
+def month_query(since: float, until: float, department: Optional[str], unmasked: bool) -> Any:
+    """The month's facts rows in ``COLUMNS`` order, by start time (and call id: the same order as
+    ``reader.stream_calls``, whose calls ids the facts share)."""
+    cols: list[Any] = [_F[name] for name in COLUMNS]
+    frm: Any = FACTS
+    if unmasked:
+        calls = CallRow.__table__
+        frm = FACTS.join(calls, calls.c.id == _F.call_id)
+        cols[COLUMNS.index("caller")] = calls.c.caller
+        cols[COLUMNS.index("dialed")] = calls.c.dialed
+    query = (select(*cols).select_from(frm).where(_F.started_at >= since, _F.started_at < until)
+             .order_by(_F.started_at, _F.call_id))
     if department is not None:
-        query = query.where(c.c.department == department)
+        query = query.where(_F.department == department)
     return query
 
 
-def _offers(conn: Any, ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
-    """(extension, ring_start, ring_end, answered_at, to_trunk) of these calls' offers, in position order."""
-    o = OfferRow.__table__.c
-    grouped: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    if ids:
-        query = (select(o.call_id, o.extension, o.ring_start, o.ring_end, o.answered_at, o.to_trunk)
-                 .where(o.call_id.in_(ids)).order_by(o.call_id, o.position))
-        for row in conn.execute(query).all():
-            grouped[row[0]].append(tuple(row[1:]))
-    return grouped
+def stream_rows(store: Store, since: float, until: float, department: Optional[str] = None,
+                unmasked: bool = False) -> Iterator[list[tuple[Any, ...]]]:
+    """Chunks of the month's facts rows (plain tuples in ``COLUMNS`` order), streamed.
 
-
-Chunk = tuple[tuple[str, ...], list[tuple[Any, ...]], dict[int, list[tuple[Any, ...]]]]
-
-
-def stream_flat(store: Store, since: float, until: float, department: Optional[str], rules: tuple[str, ...],
-                with_waits: bool) -> Iterator[Chunk]:
-    """Chunks of (rules joined, flat rows, offers of the chunk's unanswered non-outbound calls).
-
-    Not read ahead by a thread: tried, and 15 % slower on SQLite (the GIL is released and
-    retaken at every row step, so the two threads convoy instead of overlapping).
+    Read with the driver's own cursor (a named, server-side one on PostgreSQL): SQLAlchemy's
+    result rows cost ~1 µs a row more (Row objects, per-column processors), a sixth of the
+    whole month's reading. The statement is still built and compiled by SQLAlchemy; every
+    column is a plain number or text (``r8_never`` comes back as 0/1 on SQLite, which is
+    only ever tested for truth).
     """
-    with store.engine.connect() as rows_conn, store.engine.connect() as kids_conn:
-        present = rules_present(kids_conn, rules)
-        query = month_query(since, until, department, present, with_waits)
-        # Two connections: one keeps the cursor open (server-side on PostgreSQL), the other
-        # fetches offers; interleaving both on one connection would buffer the whole cursor.
-        result = rows_conn.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
-        for chunk in result.partitions(CHUNK):
-            rows = [tuple(r) for r in chunk]
-            ids = [r[0] for r in rows if not r[8] and r[3] != OUTBOUND]
-            yield present, rows, _offers(kids_conn, ids)
+    with store.engine.connect() as conn:
+        compiled = month_query(since, until, department, unmasked).compile(dialect=conn.dialect)
+        params: Any = compiled.params
+        if compiled.positional:
+            params = tuple(params[name] for name in compiled.positiontup or ())
+        raw: Any = conn.connection.dbapi_connection
+        cursor = raw.cursor(name="telmon_month") if conn.dialect.name == "postgresql" else raw.cursor()
+        try:
+            cursor.execute(compiled.string, params)
+            while True:
+                rows = cursor.fetchmany(CHUNK)
+                if not rows:
+                    return
+                yield rows
+        finally:
+            cursor.close()
+
+
+class Clock:
+    """Local date and time texts of epoch seconds, in a month's time zone.
+
+    The UTC offset is looked up once per hour of epoch time (an hour whose two ends
+    disagree, i.e. a daylight-saving change inside it, and a time that rounds up to the
+    next second, take the exact ``datetime`` path). Texts come from caches: a date per
+    day, a time per second of the day.
+    """
+
+    def __init__(self, month: Month) -> None:
+        """A clock for ``month``'s time zone, its caches empty."""
+        self.month = month
+        self._offsets: dict[int, Optional[int]] = {}
+        self._dates: dict[int, tuple[str, dt.date]] = {}
+        self._times: list[Optional[str]] = [None] * 86400
+        self._epoch = dt.date(1970, 1, 1)
+
+    def _offset(self, hour: int) -> Optional[int]:
+        local = self.month.local
+        first, last = local(hour * 3600.0).utcoffset(), local(hour * 3600.0 + 3599).utcoffset()
+        return int(first.total_seconds()) if first == last and first is not None else None
+
+    def split(self, ts: float) -> tuple[int, str, str]:
+        """(local day number, ``YYYY-MM-DD``, ``HH:MM:SS``) of an epoch time."""
+        s = int(ts)
+        hour = s // 3600
+        off = self._offsets.get(hour, -1)
+        if off == -1:
+            off = self._offsets[hour] = self._offset(hour)
+        if off is None or ts - s > 0.9999994:
+            # datetime rounds to the microsecond, so a time this close to the next second is read as it.
+            when = self.month.local(ts)
+            local = int(dt.datetime(when.year, when.month, when.day, when.hour, when.minute, when.second,
+                                    tzinfo=dt.timezone.utc).timestamp())
+        else:
+            local = s + off
+        day, sec = divmod(local, 86400)
+        date = self._dates.get(day)
+        if date is None:
+            d = self._epoch + dt.timedelta(days=day)
+            date = self._dates[day] = (d.strftime("%Y-%m-%d"), d)
+        text = self._times[sec]
+        if text is None:
+            h, rest = divmod(sec, 3600)
+            text = self._times[sec] = f"{h:02d}:{rest // 60:02d}:{rest % 60:02d}"
+        return day, date[0], text
+
+    def date_of(self, day: int) -> dt.date:
+        """The local date of a day number :meth:`split` gave."""
+        return self._dates[day][1]

@@ -24,9 +24,9 @@ from ..storage.store import Store, StoredCall
 CHUNK = 2000   # calls per child query: well under SQLite's bound-parameter limit
 
 _C = CallRow.__table__.c
-_CALL_COLS = (_C.id, _C.linkedid, _C.direction, _C.caller, _C.dialed, _C.outcome, _C.started_at, _C.ended_at,
-              _C.answered_by, _C.answered_at, _C.remote_number, _C.queue, _C.queue_joined_at, _C.queue_left_at,
-              _C.hangup_cause, _C.incomplete_reason, _C.department, _C.uniqueids)
+CALL_COLUMNS = (_C.id, _C.linkedid, _C.direction, _C.caller, _C.dialed, _C.outcome, _C.started_at, _C.ended_at,
+                _C.answered_by, _C.answered_at, _C.remote_number, _C.queue, _C.queue_joined_at, _C.queue_left_at,
+                _C.hangup_cause, _C.incomplete_reason, _C.department, _C.uniqueids)
 _O, _T, _H, _W, _V = (t.__table__.c for t in (OfferRow, TransferRow, HoldRow, WaitRow, VerdictRow))
 _CHILD_QUERIES = {
     "offers": (_O.call_id, _O.position, _O.extension, _O.channel, _O.uniqueid, _O.leg, _O.dial_start,
@@ -38,7 +38,7 @@ _CHILD_QUERIES = {
 }
 
 
-def _children(conn: Any, ids: list[int]) -> dict[str, dict[int, list[Any]]]:
+def children(conn: Any, ids: list[int]) -> dict[str, dict[int, list[Any]]]:
     """Every child row of these calls, per table, grouped by call id, in stored order."""
     out: dict[str, dict[int, list[Any]]] = {}
     for name, cols in _CHILD_QUERIES.items():
@@ -64,7 +64,8 @@ def _value(text: str) -> Any:
     return value
 
 
-def _build(row: Any, kids: dict[str, dict[int, list[Any]]]) -> StoredCall:
+def build_call(row: Any, kids: dict[str, dict[int, list[Any]]]) -> StoredCall:
+    """The stored call of one ``CALL_COLUMNS`` row, with its chunk's ``children``."""
     cid = row[0]
     offers = [Offer(o[2], o[3], o[4], o[5], o[6], o[7], o[8], o[9], o[10], o[11], bool(o[12]))
               for o in kids["offers"].get(cid, ())]
@@ -83,7 +84,7 @@ def _build(row: Any, kids: dict[str, dict[int, list[Any]]]) -> StoredCall:
 
 def stream_calls(store: Store, since: float, until: float, department: Optional[str] = None) -> Iterator[StoredCall]:
     """The calls started in ``[since, until)`` (optionally of one department), by start time, streamed."""
-    query = (select(*_CALL_COLS).where(_C.started_at >= since, _C.started_at < until)
+    query = (select(*CALL_COLUMNS).where(_C.started_at >= since, _C.started_at < until)
              .order_by(_C.started_at, _C.id))
     if department is not None:
         query = query.where(_C.department == department)
@@ -92,6 +93,6 @@ def stream_calls(store: Store, since: float, until: float, department: Optional[
     with store.engine.connect() as calls_conn, store.engine.connect() as kids_conn:
         result = calls_conn.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
         for chunk in result.partitions(CHUNK):
-            kids = _children(kids_conn, [r[0] for r in chunk])
+            kids = children(kids_conn, [r[0] for r in chunk])
             for row in chunk:
-                yield _build(row, kids)
+                yield build_call(row, kids)

@@ -134,3 +134,52 @@ class VerdictRow(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     __table_args__ = (UniqueConstraint("call_id", "rule", name="uq_verdicts_call_rule"),
                       Index("ix_verdicts_rule_result", "rule", "result"))
+
+
+class CallFactsRow(Base):
+    """What the monthly report reads about one call, in one row (``facts.py``; kept by ``Store``).
+
+    Derived from the call and its verdicts when they are written; never the source of
+    truth (``rebuild.build_missing`` can rebuild any of it). ``r1`` .. ``r8`` hold each
+    report rule's result ('' when the call has no such verdict), ``rN_value`` its value as
+    the report prints it.
+    """
+
+    __tablename__ = "call_facts"
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    started_at: Mapped[float] = mapped_column(Double)
+    linkedid: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(16))
+    caller: Mapped[str] = mapped_column(String(64))        # masked (mask_number)
+    dialed: Mapped[str] = mapped_column(String(64))        # masked
+    outcome: Mapped[str] = mapped_column(String(16))
+    department: Mapped[Optional[str]] = mapped_column(String(64))
+    person: Mapped[Optional[str]] = mapped_column(String(64))   # the caller (outbound) or who answered
+    rang: Mapped[Optional[str]] = mapped_column(Text)     # JSON [[ext, seconds], ...] of unanswered calls
+    ring_secs: Mapped[Optional[float]] = mapped_column(Double)
+    longest_wait: Mapped[Optional[float]] = mapped_column(Double)   # seconds, rounded to 0.1 (as shown)
+    transfers: Mapped[int] = mapped_column(Integer)
+    lost: Mapped[int] = mapped_column(Integer)
+    fails: Mapped[int] = mapped_column(Integer)           # fail verdicts of the report's rules
+    r4_wait: Mapped[Optional[float]] = mapped_column(Double)   # a judged R4's numeric value
+    tally: Mapped[str] = mapped_column(Text)              # facts.tally_text: what the tallies count
+    why: Mapped[Optional[str]] = mapped_column(Text)      # JSON [[rule, value, evidence], ...] of failures
+    r1: Mapped[str] = mapped_column(String(16))
+    r1_value: Mapped[str] = mapped_column(Text)
+    r2: Mapped[str] = mapped_column(String(16))
+    r2_value: Mapped[str] = mapped_column(Text)
+    r3: Mapped[str] = mapped_column(String(16))
+    r3_value: Mapped[str] = mapped_column(Text)
+    r4: Mapped[str] = mapped_column(String(16))
+    r4_value: Mapped[str] = mapped_column(Text)
+    r5: Mapped[str] = mapped_column(String(16))
+    r5_value: Mapped[str] = mapped_column(Text)
+    r7: Mapped[str] = mapped_column(String(16))
+    r7_value: Mapped[str] = mapped_column(Text)
+    r8: Mapped[str] = mapped_column(String(16))
+    r8_value: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_call_facts_started_at", "started_at"),
+        Index("ix_call_facts_department_started", "department", "started_at"),
+    )

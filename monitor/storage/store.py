@@ -9,14 +9,11 @@ calls never sits in memory at once.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, delete, event, func, insert, select, text
+from sqlalchemy import create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
@@ -25,13 +22,11 @@ from ..core.callback import MissedCall
 from ..core.record import CallRecord
 from ..core.rules import PENDING, Verdict
 from .convert import _index, record_from_row
+from .facts import FACTS, facts_values, insert_facts, verdict_values
 from .models import CallRow, HoldRow, OfferRow, TransferRow, VerdictRow, WaitRow
+from .schema import MIGRATIONS, migrate
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-MIGRATE_ATTEMPTS = 20        # a racing migration is retried for up to ~20 s (0.1 s, 0.2 s, ...)
-MIGRATE_LOCK = 0x74656C6D    # "telm": the PostgreSQL advisory lock key migrations take turns on
+__all__ = ["MIGRATIONS", "StorageError", "StoredCall", "Store"]
 
 
 class StorageError(RuntimeError):
@@ -92,32 +87,9 @@ class Store:
         return store
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision, safely when several processes start at once.
-
-        ``telmon run`` creating a fresh database while ``telmon calls`` (or a second
-        monitor) opens it would otherwise race: both see no schema, both create it,
-        one fails with "table calls already exists". On PostgreSQL an advisory lock
-        makes them take turns; SQLite runs DDL outside transactions (pysqlite), so a
-        migration that lost the race ("already exists", "database is locked") is
-        retried until the winner's revision is there.
-        """
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        for attempt in range(MIGRATE_ATTEMPTS):
-            try:
-                with self.engine.begin() as conn:
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
-                    cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, "head")
-                return
-            except DBAPIError as exc:
-                # SQLite: "database is locked" too (switching a new file to WAL, or two
-                # writers upgrading their locks at once, fails at once rather than waiting).
-                lost_race = any(m in str(exc.orig) for m in ("already exists", "database is locked"))
-                if not lost_race or attempt == MIGRATE_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.1 * (attempt + 1))
+        """Bring the schema to the newest Alembic revision (``schema.migrate``: safe when several
+        processes start at once; no Alembic import when the database is already there)."""
+        migrate(self.engine)
 
     def save_call(self, record: CallRecord, verdicts: Mapping[str, Verdict], department: Optional[str]) -> bool:
         """Store one call (replacing an earlier copy); True when it was not stored before."""
@@ -130,7 +102,7 @@ class Store:
         batch) rather than ORM unit-of-work flushes: a backfill writes millions of
         calls, and the ORM path cost ~1.5 ms per call (docs/BENCHMARKS.md).
         """
-        rows = {r.linkedid: _insert_values(r, v, d) for r, v, d in batch}
+        rows = {r.linkedid: (*_insert_values(r, v, d), facts_values(r, v, d)) for r, v, d in batch}
         if not rows:
             return 0
         calls = CallRow.__table__
@@ -139,28 +111,47 @@ class Store:
             if existing:
                 # Children go with their call (ON DELETE CASCADE); delete them explicitly
                 # too, because SQLite only cascades with foreign_keys=ON.
-                for child in _CHILDREN:
-                    conn.execute(delete(child.__table__).where(child.__table__.c.call_id.in_(existing)))
+                for table in [child.__table__ for child in _CHILDREN] + [FACTS]:
+                    conn.execute(delete(table).where(table.c.call_id.in_(existing)))
                 conn.execute(delete(calls).where(calls.c.id.in_(existing)))
             ordered = list(rows.values())
             result = conn.execute(insert(calls).returning(calls.c.id, sort_by_parameter_order=True),
-                                  [call for call, _ in ordered])
+                                  [call for call, _, _ in ordered])
             ids = [r.id for r in result]
             for n, child in enumerate(_CHILDREN):
-                params = [dict(c, call_id=cid) for cid, (_, children) in zip(ids, ordered) for c in children[n]]
+                params = [dict(c, call_id=cid) for cid, (_, children, _) in zip(ids, ordered) for c in children[n]]
                 if params:
                     conn.execute(insert(child.__table__), params)
+            facts = []
+            for cid, (_, _, fact) in zip(ids, ordered):
+                fact["call_id"] = cid
+                facts.append(fact)
+            insert_facts(conn, facts)
         return len(rows) - len(existing)
 
     def set_verdict(self, linkedid: str, verdict: Verdict) -> bool:
-        """Replace one verdict of a stored call (R8 settles later); False if the call is unknown."""
-        with Session(self.engine) as session, session.begin():
-            call_id = session.scalar(select(CallRow.id).where(CallRow.linkedid == linkedid))
-            if call_id is None:
+        """Replace one verdict of a stored call (R8 settles later, a late speech check, a review decision);
+        the call's report facts follow in the same transaction. False if the call is unknown."""
+        calls, v = CallRow.__table__, VerdictRow.__table__.c
+        value = json.dumps(verdict.value)
+        with self.engine.begin() as conn:
+            # The call and every verdict it has, in one statement: the facts' tallies (fails,
+            # reviewed) span all of them, so the facts are rebuilt from the stored set.
+            rows = conn.execute(select(calls.c.id, v.rule, v.result, v.value, v.detail)
+                                .select_from(calls.outerjoin(VerdictRow, v.call_id == calls.c.id))
+                                .where(calls.c.linkedid == linkedid)).all()
+            if not rows:
                 return False
-            session.execute(delete(VerdictRow).where(VerdictRow.call_id == call_id, VerdictRow.rule == verdict.rule))
-            session.add(VerdictRow(call_id=call_id, rule=verdict.rule, result=verdict.result,
-                                   value=json.dumps(verdict.value), detail=verdict.detail))
+            call_id = rows[0][0]
+            stored = {r: Verdict(r, res, json.loads(val), det) for _, r, res, val, det in rows if r is not None}
+            fields = {"result": verdict.result, "value": value, "detail": verdict.detail}
+            if verdict.rule in stored:
+                conn.execute(update(VerdictRow).where(v.call_id == call_id, v.rule == verdict.rule).values(fields))
+            else:
+                conn.execute(insert(VerdictRow), dict(fields, call_id=call_id, rule=verdict.rule))
+            stored[verdict.rule] = Verdict(verdict.rule, verdict.result, json.loads(value), verdict.detail)
+            conn.execute(update(FACTS).where(FACTS.c.call_id == call_id)
+                         .values(verdict_values(stored, decoded=True)))
         return True
 
     def load_calls(self, since: Optional[float] = None, until: Optional[float] = None,
