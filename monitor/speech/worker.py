@@ -7,7 +7,9 @@ the model loaded once, runs the check; the verdicts come back as late verdicts
 tracking. The backlog is bounded: when it is full a call's greeting is not
 checked, which is logged, counted (``overflows``) and recorded as ``unclear``.
 A corrupt or missing recording fails that call's speech verdicts only.
-Recordings are deleted after the check unless ``retain`` is set.
+Recordings are deleted after the check unless a person may need to hear them
+(the check was unclear or not stated: kept until reviewed, then purged by
+``monitor/storage/recordings.py``) or ``retain`` is set.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ def run_check(job: dict, expected: Optional[dict], rules: list[str], head_second
     from .audio import AudioError, read_audio
     from .greeting import Expected, check_greeting
     audio_path = job["answering_audio"]
+    keep = retain
     try:
         if expected is None:
             return {r: _plain(r, "n/a", None, f"extension {job['extension']} is not in the directory") for r in rules}
@@ -51,6 +54,8 @@ def run_check(job: dict, expected: Optional[dict], rules: list[str], head_second
         result = check_greeting(_ENGINE, audio, Expected(**expected), rules, head_seconds,
                                 *([limits] if limits is not None else []))
         out = {}
+        # A reviewer must be able to listen to an unclear or "not stated" check (the workbench).
+        keep = retain or any(v.result != "stated" for v in result.verdicts.values())
         for rule, v in result.verdicts.items():
             evidence = {
                 "confidence": v.confidence, "sample_rate": result.sample_rate, "engine": result.engine,
@@ -59,14 +64,14 @@ def run_check(job: dict, expected: Optional[dict], rules: list[str], head_second
                            "similarity": i.similarity, "confidence": i.confidence} for i in v.items],
                 "words": [[w.text, round(w.conf, 3), round(w.start, 2), round(w.end, 2)] for w in result.words],
             }
-            if retain:
+            if keep:
                 evidence["recording"] = audio_path   # a reviewer can listen to it
             out[rule] = _plain(rule, RESULT_OF[v.result], evidence, f"{v.result}: {v.reason}")
         return out
     finally:
-        if not retain:
-            for key in ("answering_audio", "mixed_audio"):
-                Path(job.get(key, "")).unlink(missing_ok=True)
+        # The mixed recording (both parties) is never needed by a review: only the answering party's.
+        for key in (() if keep else ("answering_audio",)) + (() if retain else ("mixed_audio",)):
+            Path(job.get(key, "")).unlink(missing_ok=True)
 
 
 def _plain(rule: str, result: str, value: Any, detail: str) -> dict:

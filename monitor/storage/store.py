@@ -26,6 +26,7 @@ from ..core.record import CallRecord
 from ..core.rules import PENDING, Verdict
 from .convert import _index, record_from_row
 from .models import CallRow, HoldRow, OfferRow, TransferRow, VerdictRow, WaitRow
+from .recordings import track as track_recording
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -150,6 +151,10 @@ class Store:
                 params = [dict(c, call_id=cid) for cid, (_, children) in zip(ids, ordered) for c in children[n]]
                 if params:
                     conn.execute(insert(child.__table__), params)
+            for linkedid, (_, children) in rows.items():   # recordings kept for a review (recordings.py)
+                for v in children[-1]:
+                    if '"recording"' in v["value"]:
+                        track_recording(conn, linkedid, v["rule"], v["result"], json.loads(v["value"]))
         return len(rows) - len(existing)
 
     def set_verdict(self, linkedid: str, verdict: Verdict) -> bool:
@@ -161,6 +166,7 @@ class Store:
             session.execute(delete(VerdictRow).where(VerdictRow.call_id == call_id, VerdictRow.rule == verdict.rule))
             session.add(VerdictRow(call_id=call_id, rule=verdict.rule, result=verdict.result,
                                    value=json.dumps(verdict.value), detail=verdict.detail))
+            track_recording(session.connection(), linkedid, verdict.rule, verdict.result, verdict.value)
         return True
 
     def load_calls(self, since: Optional[float] = None, until: Optional[float] = None,
