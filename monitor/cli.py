@@ -4,7 +4,8 @@ Subcommands: ``replay`` (recorded AMI streams into the database, with a verdict
 table or ``--json``), ``calls`` (stored calls in the same formats), ``demo`` (the
 bundled real captures replayed live, verdicts printed as calls end) and
 ``directory`` (check a directory file), ``run``/``simulate`` (monitor/cli_live.py),
-``models``, ``check-greeting``, ``review``, ``report``. Configuration: defaults <
+``models``, ``check-greeting``, ``review``, ``report``, and the workbench's ``web``,
+``user``, ``audit``, ``purge`` (monitor/web/commands.py). Configuration: defaults <
 file < environment < flags (see ``monitor/config.py``).
 """
 from __future__ import annotations
@@ -176,6 +177,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return command.run(args, settings, directory)
 
 
+def cmd_workbench(args: argparse.Namespace) -> int:
+    """``web``, ``user``, ``audit``, ``purge`` (see monitor/web/commands.py)."""
+    from .web import commands
+    settings, directory = _setup(args)
+    if args.command == "web":
+        return commands.serve(args, settings, directory)
+    if args.command == "user":
+        return commands.user(args, settings)
+    if args.command == "purge":
+        return commands.purge(settings)
+    from .web import audit
+    return audit.run(args, Store.open(settings.database_url).engine, parse_since(args.since or "7d"))
+
+
 def cmd_directory(args: argparse.Namespace) -> int:
     """Check a directory file and summarise it."""
     directory = load_directory(args.file)
@@ -244,6 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = report_command.add_parser(sub)
     add_common_flags(p)
     p.set_defaults(func=cmd_report)
+
+    from .web import commands as web_commands
+    for p in web_commands.add_parsers(sub, add_common_flags).values():
+        p.set_defaults(func=cmd_workbench)
 
     p = sub.add_parser("directory", help="check a directory file")
     p.add_argument("file", help="directory YAML file")
