@@ -9,8 +9,7 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
-from test_report_support import pg_url
-from web_support import ATTENDED_CALL, OTHER_CALL, PASSWORD, UNCLEAR_CALL, Client, Server, seed, wav_name
+from web_support import ATTENDED_CALL, OTHER_CALL, PASSWORD, UNCLEAR_CALL, Client, Server, database, seed, wav_name
 from monitor.storage.store import Store
 from monitor.storage.workbench import RecordingRow, SecretRow
 from monitor.web import audit
@@ -22,19 +21,15 @@ PAGES = ["/", "/review", f"/review/{UNCLEAR_CALL}/R3", "/calls", f"/calls/{UNCLE
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def site(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"web-{request.param}")
-    if request.param == "sqlite":
-        urls = iter([f"sqlite:///{tmp / 'web.db'}"])
-    else:
-        urls = pg_url()
-    url = next(urls)
-    seed(url, tmp / "spool")
-    server = Server(url, tmp / "spool").start()
-    store = Store.open(url)
-    yield server, store
-    server.stop()
-    store.close()
-    for _ in urls:   # drops the PostgreSQL schema
-        pass
+    with database(request.param, tmp) as url:
+        seed(url, tmp / "spool")
+        server = Server(url, tmp / "spool").start()
+        store = Store.open(url)
+        try:
+            yield server, store
+        finally:
+            server.stop()
+            store.close()
 
 
 def audit_rows(store, action):

@@ -20,11 +20,19 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlencode
 
+import contextlib
+import uuid
+from typing import Iterator
+
+import pytest
+import sqlalchemy as sa
+
 from conftest import REPO, TRACES
 from monitor.core.rules import Verdict
 from monitor.storage.store import Store
 from monitor.web.accounts import Accounts
 
+PG_URL = os.environ.get("TELMON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct-horse-42"
 UNCLEAR_CALL = "1795574606.0"      # a_inbound_1ring: 교류협력팀, answered by 6831 정하늘; a real recording
 OTHER_CALL = "1795575002.21"       # outbound from 경영기획팀
@@ -46,6 +54,26 @@ def evidence(recording: Path, words: Optional[list] = None) -> dict:
             "words": words or [["네", 0.91, 0.3, 0.5], ["교류", 0.62, 0.6, 1.0], ["협력", 0.58, 1.0, 1.4],
                                ["정", 0.5, 1.6, 1.8], ["하", 0.45, 1.8, 2.0]],
             "recording": str(recording)}
+
+
+@contextlib.contextmanager
+def database(kind: str, folder: Path) -> Iterator[str]:
+    """A fresh database URL: a SQLite file in ``folder``, or a PostgreSQL schema of its own (dropped after)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'web.db'}"
+        return
+    if os.environ.get("TELMON_SKIP_PG") == "1":
+        pytest.skip("TELMON_SKIP_PG=1: PostgreSQL tests switched off by the user")
+    schema = f"telmon_web_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def wav_name(linkedid: str) -> str:

@@ -95,7 +95,9 @@ def bars(record: CallRecord, directory: Any, unmasked: bool = False) -> list[Bar
             end = offer.ring_end if offer.ring_end is not None else record.end
             out.append(Bar(name, "ring", *pos(offer.ring_start, end), f"벨 {offer.ring_seconds:.1f}초"))
         if offer.answered_at is not None:
-            out.append(Bar(name, "talk", *pos(offer.answered_at, record.end), "통화"))
+            # Talking ends when this phone hands the caller on (a transfer by it), else with the call.
+            handed = [t.at for t in record.transfers if t.by == offer.extension and t.at >= offer.answered_at]
+            out.append(Bar(name, "talk", *pos(offer.answered_at, min(handed, default=record.end)), "통화"))
     for wait in record.waits:
         out.append(Bar(label(WAIT, wait.kind), "wait", *pos(wait.start, wait.end), f"{wait.seconds:.1f}초"))
     return out
