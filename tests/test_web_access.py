@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from web_support import ATTENDED_CALL, OTHER_CALL, PASSWORD, UNCLEAR_CALL, Client, Server, database, seed, wav_name
 from monitor.storage.store import Store
-from monitor.storage.workbench import RecordingRow, SecretRow
+from monitor.storage.workbench import RECORDINGS, SECRETS
 from monitor.web import audit
 
 PAGES = ["/", "/review", f"/review/{UNCLEAR_CALL}/R3", "/calls", f"/calls/{UNCLEAR_CALL}", "/reports",
@@ -49,7 +49,7 @@ def test_forged_expired_and_logged_out_cookies_are_no_session(site):
     c.cookie = "eyJ1IjoxLCJlIjowLCJjIjoieCJ9.forged.signature"
     assert c.get("/calls").status == 303
     with store.engine.connect() as conn:
-        key = conn.scalar(select(SecretRow.__table__.c.value))
+        key = conn.scalar(select(SECRETS.c.value))
     boss_id = next(r.id for r in store_users(store) if r.name == "boss")
 
     class Old(URLSafeTimedSerializer):
@@ -138,7 +138,7 @@ def test_recordings_only_from_the_spool(site, tmp_path):
     outside = tmp_path / "secret.wav"
     outside.write_bytes(b"RIFF-not-for-you")
     with store.engine.begin() as conn:   # a row that names a file outside the spool (a corrupted or planted path)
-        conn.execute(RecordingRow.__table__.insert().values(linkedid=ATTENDED_CALL, rule="R3", name="secret.wav",
+        conn.execute(RECORDINGS.insert().values(linkedid=ATTENDED_CALL, rule="R3", name="secret.wav",
                                                            path=str(outside), bytes=16, result="unclear",
                                                            stored_at=time.time()))
     for path in ("/recordings/../../etc/passwd", "/recordings/..%2F..%2Fetc%2Fpasswd", "/recordings/%2Fetc%2Fpasswd",
@@ -192,7 +192,8 @@ def test_report_download_is_audited(site):
     assert "attachment" in reply.headers["content-disposition"] and reply.body.startswith(b"\xef\xbb\xbf")
     assert "010-****-5678" in reply.text and "01012345678" not in reply.text
     assert boss.post("/reports", {"month": "November", "format": "csv"}).status == 400
-    assert any(r.actor == "boss" and r.target == "2026-11 교류협력팀 csv" for r in audit_rows(store, "report.downloaded"))
+    downloads = audit_rows(store, "report.downloaded")
+    assert any(r.actor == "boss" and r.target == "2026-11 교류협력팀 csv" for r in downloads)
 
 
 def test_admin_disables_a_user_and_their_session_ends(site):

@@ -4,7 +4,6 @@ and ``telmon web`` through a database outage (PostgreSQL behind a proxy that is 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import socket
 import threading
 import time
@@ -189,3 +188,23 @@ def test_the_database_down_is_a_clear_page_and_the_app_recovers(tmp_path):
         finally:
             server.stop()
             proxy.cut()
+
+
+def test_grafana_department_and_person_panels_link_to_the_call_lists():
+    import json
+    import re
+    from conftest import REPO
+    linked = 0
+    for path in sorted((REPO / "grafana" / "dashboards").glob("*.json")):
+        dash = json.loads(path.read_text(encoding="utf-8"))
+        workbench = [v for v in dash["templating"]["list"] if v["name"] == "workbench"]
+        for panel in dash["panels"]:
+            exprs = " ".join(t["expr"] for t in panel["targets"])
+            by = re.search(r"by \(([a-z, ]+)\)", exprs)
+            if not by or "department" not in by.group(1):
+                continue
+            (link,) = panel["fieldConfig"]["defaults"]["links"]
+            assert workbench and link["url"].startswith("${workbench}/calls?department=${__field.labels.department}")
+            assert ("&person=${__field.labels.person}" in link["url"]) == ("person" in by.group(1))
+            linked += 1
+    assert linked >= 8

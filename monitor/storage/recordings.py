@@ -26,13 +26,13 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from .models import CallRow, VerdictRow
-from .workbench import RecordingRow
+from .workbench import RECORDINGS
 
 log = logging.getLogger(__name__)
 DAY = 86400.0
@@ -54,7 +54,7 @@ def track(conn: Connection, linkedid: str, rule: str, result: str, value: Any, n
     if not isinstance(value, dict) or not isinstance(value.get("recording"), str) or not value["recording"]:
         return
     path = value["recording"]
-    table = RecordingRow.__table__
+    table = RECORDINGS
     row = conn.execute(select(table.c.id, table.c.path).where(table.c.linkedid == linkedid,
                                                               table.c.rule == rule)).first()
     fields = {"path": path, "name": os.path.basename(path), "result": result, "reviewed_at": _reviewed_at(value)}
@@ -84,7 +84,7 @@ def purge(engine: Any, spool_dir: str, keep_days: float, retain_stated: bool = F
     """Delete the recordings (and reviewed transcripts) whose retention is over; see the module's docstring."""
     now = time.time() if now is None else now
     keep = keep_days * DAY
-    table = RecordingRow.__table__
+    table = RECORDINGS
     due = and_(table.c.deleted_at.is_(None), or_(
         and_(table.c.reviewed_at.is_not(None), table.c.reviewed_at <= now - keep),
         and_(table.c.reviewed_at.is_(None), table.c.result == "pass",
@@ -125,10 +125,9 @@ def purge(engine: Any, spool_dir: str, keep_days: float, retain_stated: bool = F
 
 def _drop_transcript(conn: Connection, linkedid: str, rule: str, now: float) -> bool:
     """Remove the words heard from a reviewed verdict (and its kept original); the decision stays."""
-    verdicts = VerdictRow.__table__
-    row = conn.execute(select(verdicts.c.id, verdicts.c.value).join(CallRow.__table__,
-                                                                     CallRow.__table__.c.id == verdicts.c.call_id)
-                       .where(CallRow.__table__.c.linkedid == linkedid, verdicts.c.rule == rule)).first()
+    verdicts, calls = cast(Table, VerdictRow.__table__), cast(Table, CallRow.__table__)
+    row = conn.execute(select(verdicts.c.id, verdicts.c.value).join(calls, calls.c.id == verdicts.c.call_id)
+                       .where(calls.c.linkedid == linkedid, verdicts.c.rule == rule)).first()
     if row is None:
         return False
     value = json.loads(row.value)
@@ -154,7 +153,7 @@ def _strip(value: dict, stamp: str) -> None:
 
 def stored(engine: Any) -> tuple[int, int]:
     """How many recordings are kept now, and their bytes (the metric)."""
-    table = RecordingRow.__table__
+    table = RECORDINGS
     with engine.connect() as conn:
         row = conn.execute(select(func.count(), func.coalesce(func.sum(table.c.bytes), 0))
                            .where(table.c.deleted_at.is_(None))).one()

@@ -8,9 +8,9 @@ DELETE, so not even a bug in telmon can rewrite who saw what.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, cast
 
-from sqlalchemy import BigInteger, Boolean, Double, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Double, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, CallRow
@@ -79,3 +79,9 @@ class SecretRow(Base):
 # The call search of ``telmon web``: by person, and by direction, within a period (started_at).
 Index("ix_calls_answered_by_started", CallRow.answered_by, CallRow.started_at)
 Index("ix_calls_direction_started", CallRow.direction, CallRow.started_at)
+
+# The tables as Core ``Table`` objects (typed: ``__table__`` is declared as a FromClause).
+USERS = cast(Table, UserRow.__table__)
+AUDIT = cast(Table, AuditRow.__table__)
+RECORDINGS = cast(Table, RecordingRow.__table__)
+SECRETS = cast(Table, SecretRow.__table__)

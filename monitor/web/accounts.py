@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..storage.workbench import ROLES, UserRow
+from ..storage.workbench import ROLES, USERS
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"users", "audit"}),
@@ -82,7 +82,7 @@ class Accounts:
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
-        self.table = UserRow.__table__
+        self.table = USERS
 
     def add(self, name: str, role: str, password: str, departments: tuple[str, ...] = ()) -> User:
         """Create an account; AccountError for a taken name, an unknown role or a short password."""

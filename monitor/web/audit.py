@@ -16,7 +16,7 @@ from typing import Any, Optional, TextIO
 
 from sqlalchemy import select
 
-from ..storage.workbench import AuditRow
+from ..storage.workbench import AUDIT
 
 ACTIONS = {
     "login": "로그인", "login.failed": "로그인 실패", "login.locked": "계정 잠김", "login.refused": "로그인 거부",
@@ -30,7 +30,7 @@ ACTIONS = {
 def record(engine: Any, actor: str, role: str, action: str, target: str = "", reason: str = "",
            address: str = "", now: Optional[float] = None) -> None:
     """Append one row (its own transaction: a refusal is kept even when the page then fails)."""
-    table = AuditRow.__table__
+    table = AUDIT
     with engine.begin() as conn:
         conn.execute(table.insert().values(at=time.time() if now is None else now, actor=actor[:64], role=role[:16],
                                            action=action[:32], target=target, reason=reason,
@@ -40,7 +40,7 @@ def record(engine: Any, actor: str, role: str, action: str, target: str = "", re
 def rows(engine: Any, since: Optional[float] = None, actor: Optional[str] = None, action: Optional[str] = None,
          limit: int = 1000, offset: int = 0) -> list[Any]:
     """Audit rows, newest first."""
-    table = AuditRow.__table__
+    table = AUDIT
     query = select(table).order_by(table.c.at.desc(), table.c.id.desc()).limit(limit).offset(offset)
     if since is not None:
         query = query.where(table.c.at >= since)

@@ -168,7 +168,7 @@ class RetentionLoop:
 def seed_demo_accounts(store: Store) -> list[tuple[str, str, Optional[str]]]:
     """The demo's accounts (made once): (name, role, the password made, or None when it existed)."""
     accounts = Accounts(store.engine)
-    out = []
+    out: list[tuple[str, str, Optional[str]]] = []
     for name, role in (("admin", "admin"), ("compliance", "compliance")):
         if accounts.by_name(name) is not None:
             out.append((name, role, None))

@@ -147,8 +147,8 @@ def _handle(request: Request, form: Optional[FormData], fn: Callable[[Ctx], Resp
         response: Response = RedirectResponse(f"/login?next={quote(target[:500], safe='')}", status_code=303)
         ctx.keep_cookie(response)
         return response
-    if form is not None and not same_token(session.csrf, form.get("csrf") if isinstance(form.get("csrf"), str)
-                                           else None):
+    token = form.get("csrf") if form is not None else None
+    if form is not None and not same_token(session.csrf, token if isinstance(token, str) else None):
         if user is not None:
             ctx.audit("access.denied", f"{request.method} {request.url.path}", "CSRF token missing or wrong")
         raise Problem(403, "보안 토큰이 없거나 맞지 않습니다. 페이지를 새로 열어 다시 시도하세요.")

@@ -17,7 +17,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from ..review import decide
 from ..storage.models import CallRow
-from ..storage.workbench import RecordingRow
+from ..storage.workbench import RECORDINGS
 from .framework import MAX_NOTE, Ctx, Problem, page
 from .labels import SPEECH_RULES
 from .queries import QueueFilter, evidence, load_call, review_queue
@@ -90,7 +90,7 @@ def _check(ctx: Ctx, linkedid: str, rule: str) -> tuple[Any, Any]:
 
 
 def _recording_name(ctx: Ctx, linkedid: str, rule: str) -> Optional[str]:
-    table = RecordingRow.__table__
+    table = RECORDINGS
     with ctx.web.engine.connect() as conn:
         return conn.scalar(select(table.c.name).where(table.c.linkedid == linkedid, table.c.rule == rule,
                                                       table.c.deleted_at.is_(None)))
@@ -138,7 +138,7 @@ def recording(ctx: Ctx) -> Response:
     name = ctx.request.path_params["name"]
     if not RECORDING.fullmatch(name):
         raise Problem(404, "그런 녹음이 없습니다.")
-    table, calls = RecordingRow.__table__, CallRow.__table__
+    table, calls = RECORDINGS, CallRow.__table__
     with ctx.web.engine.connect() as conn:
         row = conn.execute(select(table.c.linkedid, table.c.rule, table.c.path, calls.c.department)
                            .join(calls, calls.c.linkedid == table.c.linkedid)

@@ -21,14 +21,14 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..storage.workbench import SecretRow
+from ..storage.workbench import SECRETS
 
 COOKIE = "telmon_session"
 
 
 def signing_key(engine: Any) -> str:
     """The cookie signing key, made once per database (the first process to ask wins a race)."""
-    table = SecretRow.__table__
+    table = SECRETS
     for _ in range(2):
         with engine.connect() as conn:
             value = conn.scalar(select(table.c.value).where(table.c.name == "cookie"))
