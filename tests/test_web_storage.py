@@ -208,3 +208,24 @@ def test_grafana_department_and_person_panels_link_to_the_call_lists():
             assert ("&person=${__field.labels.person}" in link["url"]) == ("person" in by.group(1))
             linked += 1
     assert linked >= 8
+
+
+def test_telmon_run_exports_the_recordings_kept_and_purges(seeded):
+    from monitor.config import load_settings
+    from monitor.directory import load_directory
+    from monitor.metrics import Metrics
+    from monitor.metrics_http import Exposition
+    from monitor.web.commands import RetentionLoop
+    store, url, spool = seeded
+    settings = load_settings(None, {}, {"database_url": url, "agi.spool_dir": str(spool)})
+    metrics = Metrics.from_settings(settings, load_directory(settings.directory_path))
+    loop = RetentionLoop(settings, store, metrics)
+    exposition = Exposition(metrics)
+    size = sum(p.stat().st_size for p in spool.glob("*.wav"))
+    stated = spool / "stated.wav"
+    stated.write_bytes(b"RIFF" + b"\0" * 100)
+    store.set_verdict("1795574619.2", Verdict("R3", "pass", evidence(stated), "stated"))
+    loop.once()
+    text = exposition.render().decode()
+    assert "telmon_recordings_stored 2.0" in text and f"telmon_recordings_bytes {float(size)}" in text
+    assert not stated.exists()
