@@ -5,7 +5,8 @@ table or ``--json``), ``calls`` (stored calls in the same formats), ``demo`` (th
 bundled real captures replayed live, verdicts printed as calls end) and
 ``directory`` (check a directory file), ``run``/``simulate`` (monitor/cli_live.py),
 ``models``, ``check-greeting``, ``review``, ``report``, ``doctor``/``migrate``
-(monitor/doctor/). Configuration: defaults <
+(monitor/doctor/), and the workbench's ``web``, ``user``, ``audit``, ``purge``
+(monitor/web/commands.py). Configuration: defaults <
 file < environment < flags (see ``monitor/config.py``).
 """
 from __future__ import annotations
@@ -177,6 +178,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return command.run(args, settings, directory)
 
 
+def cmd_workbench(args: argparse.Namespace) -> int:
+    """``web``, ``user``, ``audit``, ``purge`` (see monitor/web/commands.py)."""
+    from .web import commands
+    settings, directory = _setup(args)
+    if args.command == "web":
+        return commands.serve(args, settings, directory)
+    if args.command == "user":
+        return commands.user(args, settings)
+    if args.command == "purge":
+        return commands.purge(settings)
+    from .web import audit
+    return audit.run(args, Store.open(settings.database_url).engine, parse_since(args.since or "7d"))
+
+
 def cmd_directory(args: argparse.Namespace) -> int:
     """Check a directory file and summarise it."""
     directory = load_directory(args.file)
@@ -248,6 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .doctor import command as doctor_command
     doctor_command.add_parsers(sub, add_common_flags)
+
+    from .web import commands as web_commands
+    for p in web_commands.add_parsers(sub, add_common_flags).values():
+        p.set_defaults(func=cmd_workbench)
 
     p = sub.add_parser("directory", help="check a directory file")
     p.add_argument("file", help="directory YAML file")

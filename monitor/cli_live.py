@@ -13,7 +13,6 @@ import json
 import logging
 import shutil
 import sys
-import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -27,8 +26,10 @@ from .metrics import Metrics, start_metrics_server
 from .render import verdict_line
 from .replay import Collector
 from .storage.store import Store
+from .web.commands import RetentionLoop, seed_demo_accounts
 
 log = logging.getLogger("telmon")
+DEMO_SPOOL = "telmon-demo-spool"   # next to the demo's telmon.db
 
 
 def bundled_traces() -> list[Path]:
@@ -45,13 +46,20 @@ def demo(args: argparse.Namespace, settings: Settings, directory: Directory) -> 
     print(f"telmon demo: a simulated PBX replays {len(traces)} real Asterisk 22 captures at "
           f"{args.speed:g}x; telmon listens over AMI and judges each call as it ends "
           f"(database {Store.display_url(settings.database_url)})", flush=True)
-    judged = asyncio.run(_demo(settings, directory, store, traces, args.speed))
+    spool = Path(DEMO_SPOOL).resolve()
+    judged = asyncio.run(_demo(settings, directory, store, traces, args.speed, spool))
     print(f"telmon demo: {judged} calls judged; see them again with 'telmon calls' "
           f"(or 'telmon calls --json')", flush=True)
+    url = f"http://{settings.web.host}:{settings.web.port}/"
+    print(f"telmon demo: the workbench: .venv/bin/telmon web --spool-dir {DEMO_SPOOL}, then open {url}", flush=True)
+    for name, role, password in seed_demo_accounts(store):
+        print(f"telmon demo:   user {name!r} ({role}): " + (f"password {password}" if password else
+              f"made before (telmon user passwd {name} --generate for a new password)"), flush=True)
     return 0
 
 
-async def _demo(settings: Settings, directory: Directory, store: Store, traces: list[Path], speed: float) -> int:
+async def _demo(settings: Settings, directory: Directory, store: Store, traces: list[Path], speed: float,
+                spool_dir: Path) -> int:
     sim = SimulatedPbx(load_events(traces), SimOptions(username="demo", secret="demo", speed=speed))
     port = await sim.start()
     ami = dataclasses.replace(settings.ami, host="127.0.0.1", port=port, username="demo", secret="demo",
@@ -59,24 +67,26 @@ async def _demo(settings: Settings, directory: Directory, store: Store, traces: 
     printer = Collector(on_finish=lambda f: print(
         verdict_line(f.record, f.verdicts, settings.cadence_obj, f.department), flush=True),
         on_settle=lambda linkedid, v: print(f"    {linkedid}: {v.rule} {v.result} ({v.detail})", flush=True))
-    with tempfile.TemporaryDirectory(prefix="telmon-demo-spool-") as spool:
-        demo_settings = dataclasses.replace(settings, ami=ami, agi=dataclasses.replace(settings.agi, spool_dir=spool))
-        metrics = Metrics.from_settings(settings, directory)
-        monitor = LiveMonitor(demo_settings, directory, store, [printer], metrics=metrics)
-        try:
-            url = start_metrics_server(metrics, settings.metrics.host, settings.metrics.port).url
-            print(f"telmon demo: Prometheus metrics on {url}", flush=True)
-        except OSError as exc:   # e.g. telmon run already serves that port: the demo goes on without
-            print(f"telmon demo: no metrics endpoint: {exc}", flush=True)
-        spool_demo_greeting(Path(spool), traces)
-        speech = speech_worker(demo_settings, directory, monitor)
-        task = asyncio.create_task(monitor.run())
-        await sim.done.wait()
-        # Let the listener drain what the socket still holds, and the greeting checks finish.
-        while (monitor.pipeline.tracker.live_calls() or (speech and speech.backlog)) and not task.done():
-            await asyncio.sleep(0.05)
-        monitor.stop.set()
-        await task
+    # The spool outlives the demo: the unclear greeting's recording waits there for a reviewer (telmon web).
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    spool = str(spool_dir)
+    demo_settings = dataclasses.replace(settings, ami=ami, agi=dataclasses.replace(settings.agi, spool_dir=spool))
+    metrics = Metrics.from_settings(settings, directory)
+    monitor = LiveMonitor(demo_settings, directory, store, [printer], metrics=metrics)
+    try:
+        url = start_metrics_server(metrics, settings.metrics.host, settings.metrics.port).url
+        print(f"telmon demo: Prometheus metrics on {url}", flush=True)
+    except OSError as exc:   # e.g. telmon run already serves that port: the demo goes on without
+        print(f"telmon demo: no metrics endpoint: {exc}", flush=True)
+    spool_demo_greeting(Path(spool), traces)
+    speech = speech_worker(demo_settings, directory, monitor)
+    task = asyncio.create_task(monitor.run())
+    await sim.done.wait()
+    # Let the listener drain what the socket still holds, and the greeting checks finish.
+    while (monitor.pipeline.tracker.live_calls() or (speech and speech.backlog)) and not task.done():
+        await asyncio.sleep(0.05)
+    monitor.stop.set()
+    await task
     await sim.close()
     return len(printer.calls)
 
@@ -101,6 +111,7 @@ def run(args: argparse.Namespace, settings: Settings, directory: Directory) -> i
         "%s", verdict_line(f.record, f.verdicts, settings.cadence_obj, f.department)))
     metrics = Metrics.from_settings(settings, directory)
     monitor = LiveMonitor(settings, directory, store, [printer], metrics=metrics)
+    retention = RetentionLoop(settings, store, metrics)   # its gauges join /metrics before it starts
     try:
         log.info("Prometheus metrics on %s",
                  start_metrics_server(metrics, settings.metrics.host, settings.metrics.port).url)
@@ -123,9 +134,11 @@ def run(args: argparse.Namespace, settings: Settings, directory: Directory) -> i
 
     async def main() -> int:
         install_stop_signals(asyncio.get_running_loop(), monitor.stop)
+        purge = asyncio.create_task(retention.run(monitor.stop))   # recordings kept only while needed
         try:
             return await monitor.run()
         finally:
+            await purge
             if agi is not None:
                 agi.stop()
 

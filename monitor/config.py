@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from .settings import (AgiSettings, AmiSettings, CadenceSettings, MetricsSettings, Settings, SpeechSettings,
-                       ThresholdSettings, TrackerSettings)
+                       ThresholdSettings, TrackerSettings, WebSettings)
 
 # The settings classes live in monitor/settings.py; they are importable from here too.
 __all__ = ["AgiSettings", "AmiSettings", "CadenceSettings", "ConfigError", "MetricsSettings", "Settings",
-           "SpeechSettings", "ThresholdSettings", "TrackerSettings", "add_common_flags", "load_settings",
-           "overrides_from_args"]
+           "SpeechSettings", "ThresholdSettings", "TrackerSettings", "WebSettings", "add_common_flags",
+           "load_settings", "overrides_from_args"]
 
 
 class ConfigError(ValueError):
@@ -38,6 +38,8 @@ ENV = {
     "TELMON_METRICS_HOST": "metrics.host", "TELMON_METRICS_PERSON_LABELS": "metrics.person_labels",
     "TELMON_AGI_HOST": "agi.host", "TELMON_AGI_PORT": "agi.port", "TELMON_SPOOL_DIR": "agi.spool_dir",
     "TELMON_MODEL_PATH": "speech.model_path", "TELMON_SPEECH": "speech.enabled",
+    "TELMON_KEEP_DAYS_AFTER_REVIEW": "speech.keep_days_after_review",
+    "TELMON_WEB_HOST": "web.host", "TELMON_WEB_PORT": "web.port", "TELMON_WEB_SECURE_COOKIES": "web.secure_cookies",
 }
 
 FLAGS = {  # flag -> (dotted key, help)
@@ -67,7 +69,9 @@ _BOUNDS: dict[str, tuple[float, bool, float]] = {
     "speech.processes": (1, True, 64), "speech.max_backlog": (0, True, math.inf),
     "speech.head_seconds": (0, False, 60), "speech.stated_similarity": (0, True, 1),
     "speech.stated_confidence": (0, True, 1), "speech.absent_similarity": (0, True, 1),
-    "speech.absent_confidence": (0, True, 1),
+    "speech.absent_confidence": (0, True, 1), "speech.keep_days_after_review": (0, True, 3650),
+    "web.port": (0, True, 65535), "web.session_hours": (0, False, 24 * 30), "web.lock_after": (1, True, 1000),
+    "web.lock_minutes": (0, False, 24 * 60), "web.page_size": (1, True, 500),
 }
 
 

@@ -10,7 +10,7 @@ import json
 from typing import Iterable, Mapping, Optional, TextIO
 
 from .core.cadence import Cadence
-from .core.export import call_json
+from .core.export import call_json, verdict_json
 from .core.record import CallRecord
 from .core.rules import Verdict
 
@@ -77,5 +77,13 @@ def print_table(rows: Iterable[tuple[CallRecord, Mapping[str, Verdict], Optional
 
 def print_json(record: CallRecord, verdicts: Mapping[str, Verdict], cadence: Cadence,
                department: Optional[str], out: TextIO) -> None:
-    """One JSON object per line (the stable ``--json`` format)."""
-    print(json.dumps(call_json(record, verdicts, cadence, department), ensure_ascii=False), file=out)
+    """One JSON object per line (the stable ``--json`` format), with the speech verdicts too.
+
+    ``call_json`` (monitor/core/export.py) lists R1, R4, R5, R8; the greeting checks
+    (R2, R3, R7) settle later and a reviewer's decision lives there, so every other
+    verdict the call has is added after them (keys are only ever added).
+    """
+    data = call_json(record, verdicts, cadence, department)
+    for rule in sorted(set(verdicts) - set(data["verdicts"])):
+        data["verdicts"][rule] = verdict_json(verdicts[rule])
+    print(json.dumps(data, ensure_ascii=False), file=out)

@@ -95,6 +95,7 @@ class SpeechSettings:
     max_backlog: int = 100          # checks waiting beyond this are skipped (logged, counted, unclear)
     head_seconds: float = 8.0       # the greeting: the answering party's first seconds
     retain_recordings: bool = False  # keep recordings after the check (privacy: off)
+    keep_days_after_review: float = 30.0  # a reviewed check's recording and transcript, then purged
     # Decision thresholds: measured on real Korean speech (monitor/speech/check.py says how).
     stated_similarity: float = 0.85
     stated_confidence: float = 0.90
@@ -111,6 +112,19 @@ class SpeechSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The workbench (``telmon web``): reviewers, supervisors, the compliance officer."""
+
+    host: str = "127.0.0.1"       # behind a TLS reverse proxy (README)
+    port: int = 8080
+    secure_cookies: bool = False  # true behind HTTPS: cookies are sent over TLS only
+    session_hours: float = 8.0    # a login lasts at most this long
+    lock_after: int = 5           # wrong passwords in a row before the account is locked ...
+    lock_minutes: float = 15.0    # ... for this long (doubling with each further lock)
+    page_size: int = 50           # rows per page of the call search and the queues
+
+
+@dataclass(frozen=True)
 class Settings:
     """All of telmon's configuration."""
 
@@ -123,6 +137,7 @@ class Settings:
     metrics: MetricsSettings = MetricsSettings()
     agi: AgiSettings = AgiSettings()
     speech: SpeechSettings = SpeechSettings()
+    web: WebSettings = WebSettings()
 
     def __repr__(self) -> str:
         # A PostgreSQL URL may carry a password; settings get logged.

@@ -171,13 +171,15 @@ def _run_worker(tmp_path, audio_src, **kw):
     return got, worker, answering
 
 
-def test_worker_checks_in_another_process_and_deletes_the_recording(tmp_path):
+def test_worker_checks_in_another_process_and_keeps_an_unclear_recording_for_review(tmp_path):
     got, worker, answering = _run_worker(tmp_path, DATA / "a_inbound_1ring.mixmonitor.wav")
     ((linkedid, verdict),) = got
     assert linkedid == "1795574606.0" and verdict.rule == "R3" and verdict.result != "pass"
     assert verdict.value["sample_rate"] == 8000 and verdict.value["engine"].startswith("vosk/")
     assert verdict.value["words"] and all(len(w) == 4 for w in verdict.value["words"])
-    assert not answering.exists() and worker.checked == 1 and worker.backlog == 0
+    # Not "stated" (8 kHz): a reviewer must hear it, so it stays until reviewed (storage/recordings.py purges it).
+    assert answering.exists() and verdict.value["recording"] == str(answering)
+    assert worker.checked == 1 and worker.backlog == 0
     assert list((tmp_path / "spool").glob("*.json")) == []
 
 

@@ -40,6 +40,9 @@ def run_check(job: dict, expected: Optional[dict], rules: list[str], head_second
     result = check_greeting(_ENGINE, audio, Expected(**expected), rules, head_seconds,
                             *([limits] if limits is not None else []))
     band = result.bandwidth
+    # A reviewer must be able to listen to a check that is not "stated" (the workbench keeps
+    # such recordings until reviewed, then purges them: monitor/storage/recordings.py).
+    keep = retain or any(v.result != "stated" for v in result.verdicts.values())
     out = {}
     for rule, v in result.verdicts.items():
         evidence = {
@@ -52,7 +55,7 @@ def run_check(job: dict, expected: Optional[dict], rules: list[str], head_second
                        "similarity": i.similarity, "confidence": i.confidence} for i in v.items],
             "words": [[w.text, round(w.conf, 3), round(w.start, 2), round(w.end, 2)] for w in result.words],
         }
-        if retain:
+        if keep:
             evidence["recording"] = audio_path   # a reviewer can listen to it
         out[rule] = plain(rule, RESULT_OF[v.result], evidence, f"{v.result}: {v.reason}")
     return out

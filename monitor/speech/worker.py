@@ -8,7 +8,9 @@ calls, transfer targets, a second answer). It waits until MixMonitor has closed
 the file, then a worker process (:mod:`.pool`, the model loaded once) runs the
 check and the verdicts come back as late verdicts (``settle``), like R8. The
 recording and the claim are deleted once the database has committed them
-(``after_commit``), unless ``retain`` is set. The backlog is bounded: beyond it a
+(``after_commit``), unless ``retain`` is set or a person may need to hear it (the
+check was unclear or not stated: kept until reviewed, then purged by
+``monitor/storage/recordings.py``). The backlog is bounded: beyond it a
 greeting is not checked, which is logged, counted (``overflows``) and recorded as
 ``unclear``. A corrupt or missing recording, or a check that kills its process
 twice, fails that call's speech verdicts only.
@@ -190,7 +192,9 @@ class SpeechWorker:
         if count:
             self._finish_backlog()
         # Delete only once the verdicts are in the database: a crash before that leaves the claim to redo.
-        self.after_commit(lambda: self.spool.release(claim, keep_audio=self.retain))
+        # A recording the evidence names is kept for review (tracked and purged by the storage side).
+        keep = self.retain or any(isinstance(f["value"], dict) and "recording" in f["value"] for f in results.values())
+        self.after_commit(lambda: self.spool.release(claim, keep_audio=keep))
 
     def _finish_backlog(self) -> None:
         with self._lock:

@@ -25,6 +25,7 @@ from .convert import _index, record_from_row
 from .facts import FACTS, facts_values, insert_facts, verdict_values
 from .models import CallRow, HoldRow, OfferRow, TransferRow, VerdictRow, WaitRow
 from .schema import MIGRATIONS, migrate
+from .recordings import track as track_recording
 
 __all__ = ["MIGRATIONS", "StorageError", "StoredCall", "Store"]
 
@@ -127,6 +128,10 @@ class Store:
                 fact["call_id"] = cid
                 facts.append(fact)
             insert_facts(conn, facts)
+            for linkedid, (_, children, _) in rows.items():   # recordings kept for a review (recordings.py)
+                for v in children[-1]:
+                    if '"recording"' in v["value"]:
+                        track_recording(conn, linkedid, v["rule"], v["result"], json.loads(v["value"]))
         return len(rows) - len(existing)
 
     def set_verdict(self, linkedid: str, verdict: Verdict) -> bool:
@@ -152,6 +157,7 @@ class Store:
             stored[verdict.rule] = Verdict(verdict.rule, verdict.result, json.loads(value), verdict.detail)
             conn.execute(update(FACTS).where(FACTS.c.call_id == call_id)
                          .values(verdict_values(stored, decoded=True)))
+            track_recording(conn, linkedid, verdict.rule, verdict.result, verdict.value)
         return True
 
     def load_calls(self, since: Optional[float] = None, until: Optional[float] = None,
