@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import math
 import os
 import re
 import sys
@@ -24,28 +25,37 @@ from .config import ConfigError, Settings, add_common_flags, load_settings, over
 from .core.tracker import TrackerOptions
 from .directory import Directory, DirectoryError, load_directory
 from .pipeline import Pipeline
+from .masking import ScrubbingFormatter
 from .render import print_json, print_table
 from .replay import Collector, StoreSink, Tally, pending_verdicts, replay_files
 from .storage.store import StorageError, Store
 
 log = logging.getLogger("telmon")
+LATEST_SINCE = 4102444800.0   # 2100-01-01: a --since beyond it is a typo
 
 
 def parse_since(text: str, now: Optional[float] = None) -> float:
     """``--since``: epoch seconds, an ISO date/time, or an age like ``90m``, ``2h``, ``7d``."""
     now = time.time() if now is None else now
     m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd])", text.strip())
+    value: Optional[float] = None
     if m:
-        return now - float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        return dt.datetime.fromisoformat(text).timestamp()
-    except ValueError:
+        value = now - float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    if value is None:
+        try:
+            value = float(text)
+        except ValueError:
+            pass
+    if value is None:
+        try:
+            value = dt.datetime.fromisoformat(text).timestamp()
+        except (ValueError, OverflowError, OSError):
+            pass
+    # nan and inf parse as floats; a time before 1970 or after 2100 is a typo, not a window.
+    if value is None or not math.isfinite(value) or not 0 <= value <= LATEST_SINCE:
         raise argparse.ArgumentTypeError(
-            f"--since {text!r}: give epoch seconds, an ISO time (2026-11-25T09:00) or an age (2h, 7d)") from None
+            f"--since {text!r}: give epoch seconds, an ISO time (2026-11-25T09:00) or an age (2h, 7d)")
+    return value
 
 
 def _setup(args: argparse.Namespace) -> tuple[Settings, Directory]:
@@ -258,6 +268,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     quiet = args.command not in ("run", "simulate")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:   # no caller number reaches a log, whatever logs it
+        handler.setFormatter(ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     try:
         return int(args.func(args) or 0)
     except (ConfigError, DirectoryError, StorageError, argparse.ArgumentTypeError) as exc:

@@ -14,9 +14,11 @@ from typing import Iterable, Mapping, Optional, Protocol
 from .ami.codec import AmiDecoder, Malformed, Message
 from .core.cadence import Cadence
 from .core.callback import CallbackBook, MissedCall
+from .core.limits import Unfit, fit_record
 from .core.record import CallRecord
 from .core.rules import DeptLookup, Thresholds, Verdict, department_of_call, judge_call
 from .core.tracker import Tracker, TrackerOptions
+from .masking import scrub
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,8 @@ class Pipeline:
     def feed_event(self, event: Mapping[str, str]) -> list[Finished]:
         """Process one already-parsed event."""
         done = [self._judge(r) for r in self.tracker.feed(event)]
+        if self.tracker.clock < self._last_tick:
+            self._last_tick = self.tracker.clock   # the stream's clock was re-established earlier
         if self.tracker.clock - self._last_tick >= TICK_SECONDS:
             done.extend(self.tick())
         return done
@@ -110,10 +114,14 @@ class Pipeline:
                 self.malformed_count += 1
                 if len(self.malformed) < 1000:
                     self.malformed.append(item)
-                log.warning("%s: skipped malformed AMI frame at byte %d: %s", source, item.offset, item.reason)
+                log.warning("%s: skipped malformed AMI frame at byte %d: %s", source, item.offset, scrub(item.reason))
         return done
 
     def _judge(self, record: CallRecord) -> Finished:
+        try:
+            record = fit_record(record)   # within the database's limits, changes flagged (core/limits.py)
+        except Unfit:
+            pass    # a required time is not a number: the store dead-letters it with the reason
         verdicts = judge_call(record, self.cadence, self.thresholds)
         settled = self.book.observe(record)
         verdicts["R8"] = settled[0][1]

@@ -1,7 +1,8 @@
 """Terminal output: the readable verdict table and one-line live verdicts.
 
-Caller numbers are personal data: the table masks them (``010-****-5678``);
-the ``--json`` output carries them whole because it is the machine interface.
+Caller numbers are personal data: the table and the ``--json`` lines mask them
+alike (``010-****-5678``, monitor/masking.py); ``--unmasked --reason`` shows them
+whole, and that is logged.
 """
 from __future__ import annotations
 
@@ -13,19 +14,9 @@ from .core.cadence import Cadence
 from .core.export import call_json
 from .core.record import CallRecord
 from .core.rules import Verdict
+from .masking import mask_number
 
 MARK = {"pass": "ok", "fail": "FAIL", "n/a": "-", "pending": "wait"}
-
-
-def mask_number(number: Optional[str]) -> str:
-    """Hide the middle of a phone number: 01012345678 -> 010-****-5678; extensions stay."""
-    if not number:
-        return ""
-    digits = "".join(c for c in number if c.isdigit())
-    if len(digits) <= 6:
-        return number           # an extension, not personal data
-    head = digits[:3] if digits.startswith("01") or len(digits) > 9 else digits[:2]
-    return f"{head}-{'*' * 4}-{digits[-4:]}"
 
 
 def _clock(ts: float) -> str:

@@ -19,6 +19,7 @@ import logging
 from typing import AsyncIterator, Iterable, Mapping, Optional
 
 from ..ami.codec import AmiDecoder, Banner, Malformed, Message, encode_action
+from ..masking import scrub
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class AmiSession:
     def _note(self, item: object) -> None:
         if isinstance(item, Malformed):
             self.malformed += 1
-            log.warning("skipped malformed AMI frame at byte %d: %s", item.offset, item.reason)
+            log.warning("skipped malformed AMI frame at byte %d: %s", item.offset, scrub(item.reason))
 
     def close(self) -> None:
         """Close the socket (idempotent)."""

@@ -28,6 +28,7 @@ LIST_EVENTS = frozenset({"CoreShowChannel", "CoreShowChannelsComplete", "FullyBo
 # A quiet PBX sends no events for hours; a Ping answered proves the link is alive, so
 # "no AMI message for minutes" (telmon_ami_last_event_age_seconds) means a dead link.
 PING_SECONDS = 30.0
+STOP_GRACE_SECONDS = 1.0
 
 
 @dataclass
@@ -66,7 +67,7 @@ class Listener:
         delay = self.ami.backoff_min
         while not stop.is_set():
             try:
-                await self._session(stop)
+                await _unless_stopped(self._session(stop), stop)
                 delay = self.ami.backoff_min          # a session that worked resets the backoff
             except LoginFailed as exc:
                 self.state.login_failures += 1
@@ -153,6 +154,28 @@ class Listener:
         self.state.reconciled_incomplete += len(done)
         log.info("reconciled after reconnect: %d channels up, %d calls ended during the gap",
                  len(active), len(done))
+
+
+async def _unless_stopped(coro, stop: asyncio.Event) -> None:
+    """Await ``coro`` unless ``stop`` is set first (a connect or login that hangs must not delay SIGTERM)."""
+    task = asyncio.ensure_future(coro)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if not task.done():
+        # A session that is up notices ``stop`` itself and drains what already arrived; only
+        # one stuck in connecting or logging in is cut short.
+        await asyncio.wait({task}, timeout=STOP_GRACE_SECONDS)
+    if not task.done():
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, AmiError):
+            pass
+        return
+    task.result()
 
 
 async def _keepalive(session: AmiSession) -> None:

@@ -18,7 +18,8 @@ def row_from_record(record: CallRecord, verdicts: Mapping[str, Verdict], departm
         answered_by=record.answered_by, answered_at=record.answered_at, remote_number=record.remote_number,
         queue=record.queue, queue_joined_at=record.queue_joined_at, queue_left_at=record.queue_left_at,
         hangup_cause=record.hangup_cause, incomplete_reason=record.incomplete_reason, department=department,
-        uniqueids=json.dumps(record.uniqueids),
+        uniqueids=json.dumps(record.uniqueids), source=record.source,
+        flags=json.dumps(record.flags) if record.flags else None,
     )
     row.offers = [OfferRow(position=i, extension=o.extension, channel=o.channel, uniqueid=o.uniqueid, leg=o.leg,
                            dial_start=o.dial_start, ring_start=o.ring_start, ring_end=o.ring_end,
@@ -72,7 +73,8 @@ def record_from_row(row: CallRow) -> tuple[CallRecord, dict[str, Verdict]]:
         transfers=transfers,
         waits=[WaitStretch(kind=w.kind, start=w.started_at, end=w.ended_at) for w in row.waits],
         hangup_cause=row.hangup_cause, incomplete_reason=row.incomplete_reason,
-        uniqueids=json.loads(row.uniqueids or "[]"),
+        uniqueids=json.loads(row.uniqueids or "[]"), source=row.source or "ami",
+        flags=json.loads(row.flags) if row.flags else [],
     )
     verdicts = {v.rule: Verdict(v.rule, v.result, json.loads(v.value), v.detail) for v in row.verdicts}
     return record, verdicts

@@ -9,6 +9,7 @@ calls never sits in memory at once.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +23,18 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from ..core.callback import MissedCall
+from ..core.keep import keep_r8, knowledge_of, replaces
+from ..core.limits import Unfit, fit_record
 from ..core.record import CallRecord
 from ..core.rules import PENDING, Verdict
 from .convert import _index, record_from_row
-from .models import CallRow, HoldRow, OfferRow, TransferRow, VerdictRow, WaitRow
+from .failures import StorageUnavailable, is_transient, reason
+from .merge import stored_knowledge
+from .models import CallRow, DeadLetterRow, HoldRow, OfferRow, TransferRow, VerdictRow, WaitRow
+from .spill import call_to_json
+
+log = logging.getLogger(__name__)
+_NO_R8 = Verdict("R8", "n/a")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -52,6 +61,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.dead_letters = 0    # calls dead-lettered by this process (a metric)
 
     @staticmethod
     def display_url(url: str) -> str:
@@ -120,28 +130,55 @@ class Store:
                 time.sleep(0.1 * (attempt + 1))
 
     def save_call(self, record: CallRecord, verdicts: Mapping[str, Verdict], department: Optional[str]) -> bool:
-        """Store one call (replacing an earlier copy); True when it was not stored before."""
+        """Store one call (replacing an earlier copy that knows no more); True when it was not stored before."""
         return self.save_calls([(record, verdicts, department)]) == 1
 
     def save_calls(self, batch: Iterable[tuple[CallRecord, Mapping[str, Verdict], Optional[str]]]) -> int:
         """Store many calls in one transaction; returns how many were new.
 
-        Rows are written with Core multi-row inserts (one statement per table per
-        batch) rather than ORM unit-of-work flushes: a backfill writes millions of
-        calls, and the ORM path cost ~1.5 ms per call (docs/BENCHMARKS.md).
+        A call already stored is replaced only by a record that knows at least as
+        much (core/keep.py), and a settled R8 verdict is kept. When the database is
+        unavailable this raises :class:`StorageUnavailable` and nothing is written;
+        when it refuses a call, the others are written one by one and the refused
+        one is fitted or dead-lettered (see monitor/storage/failures.py).
         """
-        rows = {r.linkedid: _insert_values(r, v, d) for r, v, d in batch}
-        if not rows:
+        calls = list(batch)
+        if not calls:
             return 0
+        try:
+            return self._save(calls)
+        except Exception as exc:
+            if is_transient(exc):
+                raise StorageUnavailable(reason(exc)) from None
+            if len(calls) > 1:
+                return sum(self.save_calls([call]) for call in calls)
+            return self._refused(calls[0], exc)
+
+    def _save(self, batch: list[tuple[CallRecord, Mapping[str, Verdict], Optional[str]]]) -> int:
+        """Rows are written with Core multi-row inserts (one statement per table per batch)
+        rather than ORM unit-of-work flushes: a backfill writes millions of calls, and
+        the ORM path cost ~1.5 ms per call (docs/BENCHMARKS.md)."""
+        latest = {r.linkedid: (r, v, d) for r, v, d in batch}   # the last copy of a linkedid in a batch wins
         calls = CallRow.__table__
         with self.engine.begin() as conn:
-            existing = list(conn.scalars(select(calls.c.id).where(calls.c.linkedid.in_(list(rows)))))
-            if existing:
+            existing = stored_knowledge(conn, list(latest))
+            rows = {}
+            for linkedid, (record, verdicts, department) in latest.items():
+                old = existing.get(linkedid)
+                if old is not None and not replaces(knowledge_of(record), old.knowledge):
+                    continue   # the stored record knows more: keep it
+                if old is not None and old.r8 is not None and keep_r8(verdicts.get("R8", _NO_R8).result, old.r8.result):
+                    verdicts = dict(verdicts, R8=old.r8)
+                rows[linkedid] = _insert_values(record, verdicts, department)
+            replaced = [existing[k].call_id for k in rows if k in existing]
+            if replaced:
                 # Children go with their call (ON DELETE CASCADE); delete them explicitly
                 # too, because SQLite only cascades with foreign_keys=ON.
                 for child in _CHILDREN:
-                    conn.execute(delete(child.__table__).where(child.__table__.c.call_id.in_(existing)))
-                conn.execute(delete(calls).where(calls.c.id.in_(existing)))
+                    conn.execute(delete(child.__table__).where(child.__table__.c.call_id.in_(replaced)))
+                conn.execute(delete(calls).where(calls.c.id.in_(replaced)))
+            if not rows:
+                return 0
             ordered = list(rows.values())
             result = conn.execute(insert(calls).returning(calls.c.id, sort_by_parameter_order=True),
                                   [call for call, _ in ordered])
@@ -150,17 +187,67 @@ class Store:
                 params = [dict(c, call_id=cid) for cid, (_, children) in zip(ids, ordered) for c in children[n]]
                 if params:
                     conn.execute(insert(child.__table__), params)
-        return len(rows) - len(existing)
+        return sum(1 for k in latest if k not in existing)
+
+    def _refused(self, call: tuple[CallRecord, Mapping[str, Verdict], Optional[str]], exc: Exception) -> int:
+        """One call the database refused: store it fitted to the schema's limits, else dead-letter it."""
+        record, verdicts, department = call
+        why = reason(exc)
+        try:
+            fitted = fit_record(record)
+        except Unfit as unfit:
+            fitted, why = None, f"{why}; {unfit}"
+        if fitted is not None and fitted is not record:
+            try:
+                new = self._save([(fitted, verdicts, department)])
+                log.warning("call %s stored with values fitted to the database (%s)", record.linkedid,
+                            "; ".join(fitted.flags))
+                return new
+            except Exception as again:
+                if is_transient(again):
+                    raise StorageUnavailable(reason(again)) from None
+                why = reason(again)
+        self.dead_letter(record, dict(verdicts), department, why)
+        return 0
+
+    def dead_letter(self, record: CallRecord, verdicts: dict[str, Verdict], department: Optional[str],
+                    why: str) -> None:
+        """Keep a call the database will not take, with the reason (``telmon calls --dead-letters``)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(DeadLetterRow.__table__), [{
+                    "linkedid": record.linkedid, "stored_at": time.time(), "reason": why,
+                    "record": call_to_json(record, verdicts, department)}])
+        except Exception as exc:
+            raise StorageUnavailable(f"cannot dead-letter call {record.linkedid}: {reason(exc)}") from None
+        self.dead_letters += 1
+        log.error("call %s refused by the database (%s): kept in dead_letters", record.linkedid, why)
 
     def set_verdict(self, linkedid: str, verdict: Verdict) -> bool:
-        """Replace one verdict of a stored call (R8 settles later); False if the call is unknown."""
-        with Session(self.engine) as session, session.begin():
-            call_id = session.scalar(select(CallRow.id).where(CallRow.linkedid == linkedid))
-            if call_id is None:
-                return False
-            session.execute(delete(VerdictRow).where(VerdictRow.call_id == call_id, VerdictRow.rule == verdict.rule))
-            session.add(VerdictRow(call_id=call_id, rule=verdict.rule, result=verdict.result,
-                                   value=json.dumps(verdict.value), detail=verdict.detail))
+        """Replace one verdict of a stored call (R8 and speech settle later); False if the call is unknown.
+
+        A settled R8 is never replaced: a restart that judged the call again must not
+        reopen a callback that already happened (or a window that closed).
+        """
+        try:
+            with Session(self.engine) as session, session.begin():
+                call_id = session.scalar(select(CallRow.id).where(CallRow.linkedid == linkedid))
+                if call_id is None:
+                    return False
+                if verdict.rule == "R8":
+                    stored = session.scalar(select(VerdictRow.result).where(
+                        VerdictRow.call_id == call_id, VerdictRow.rule == "R8"))
+                    if stored is not None and stored != PENDING:
+                        return True
+                session.execute(delete(VerdictRow).where(VerdictRow.call_id == call_id,
+                                                         VerdictRow.rule == verdict.rule))
+                session.add(VerdictRow(call_id=call_id, rule=verdict.rule, result=verdict.result,
+                                       value=json.dumps(verdict.value), detail=verdict.detail))
+        except Exception as exc:
+            if is_transient(exc):
+                raise StorageUnavailable(reason(exc)) from None
+            log.error("verdict %s of call %s refused by the database (%s)", verdict.rule, linkedid, reason(exc))
+            return False
         return True
 
     def load_calls(self, since: Optional[float] = None, until: Optional[float] = None,
@@ -228,7 +315,8 @@ def _insert_values(record: CallRecord, verdicts: Mapping[str, Verdict], departme
         "remote_number": record.remote_number, "queue": record.queue, "queue_joined_at": record.queue_joined_at,
         "queue_left_at": record.queue_left_at, "hangup_cause": record.hangup_cause,
         "incomplete_reason": record.incomplete_reason, "department": department,
-        "uniqueids": json.dumps(record.uniqueids),
+        "uniqueids": json.dumps(record.uniqueids), "source": record.source,
+        "flags": json.dumps(record.flags) if record.flags else None,
     }
     return call, (
         [{"position": i, "extension": o.extension, "channel": o.channel, "uniqueid": o.uniqueid, "leg": o.leg,
