@@ -186,6 +186,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return command.run(args, settings, directory)
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """Judge and store past calls from Asterisk's CEL (monitor/cli_backfill.py)."""
+    from . import cli_backfill
+    settings, directory = _setup(args)
+    return cli_backfill.run(args, settings, lambda sinks: _pipeline(settings, directory, sinks))
+
+
 def cmd_directory(args: argparse.Namespace) -> int:
     """Check a directory file and summarise it."""
     directory = load_directory(args.file)
@@ -236,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loop", action="store_true", help="start again at the end")
     p.add_argument("--drop-after", type=int, help="drop client connections after this many events")
     p.add_argument("--restart-after", type=int, help="simulate an Asterisk restart after this many events")
+    p.add_argument("--cel-out", help="write the CEL events played to this CSV, as Asterisk's cel_custom would")
     p.set_defaults(func=cli_live.simulate)
 
     p = sub.add_parser("models", help="list the speech models and prove one loads")
@@ -254,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = report_command.add_parser(sub)
     add_common_flags(p)
     p.set_defaults(func=cmd_report)
+
+    from . import cli_backfill
+    cli_backfill.add_parser(sub, add_common_flags, parse_since).set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("directory", help="check a directory file")
     p.add_argument("file", help="directory YAML file")

@@ -8,6 +8,7 @@ print it, count it in metrics) is up to the *sinks* handed to it.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Protocol
 
@@ -59,6 +60,7 @@ class Pipeline:
         self.malformed_count = 0
         self.decoder = self.new_decoder()
         self._last_tick = 0.0
+        self.judged: OrderedDict[str, None] = OrderedDict()   # linkedids judged lately (bounded)
 
     def new_decoder(self) -> AmiDecoder:
         """A decoder that skips the events the tracker does not read (a new one per stream)."""
@@ -74,9 +76,9 @@ class Pipeline:
         self.decoder = self.new_decoder()
         return done
 
-    def feed_event(self, event: Mapping[str, str]) -> list[Finished]:
-        """Process one already-parsed event."""
-        done = [self._judge(r) for r in self.tracker.feed(event)]
+    def feed_event(self, event: Mapping[str, str], wall: Optional[float] = None) -> list[Finished]:
+        """Process one already-parsed event (``wall``: a trusted clock that vouches for its time)."""
+        done = [self._judge(r) for r in self.tracker.feed(event, wall)]
         if self.tracker.clock < self._last_tick:
             self._last_tick = self.tracker.clock   # the stream's clock was re-established earlier
         if self.tracker.clock - self._last_tick >= TICK_SECONDS:
@@ -96,9 +98,10 @@ class Pipeline:
         """Flush every call in progress as incomplete (shutdown, end of a backfill)."""
         return [self._judge(r) for r in self.tracker.flush_all(reason)]
 
-    def reconcile(self, active: list[Mapping[str, str]], across_gap: set[str], reason: str) -> list[Finished]:
+    def reconcile(self, active: list[Mapping[str, str]], across_gap: set[str], reason: str,
+                  now: Optional[float] = None) -> list[Finished]:
         """After an AMI reconnect: settle calls that were live across the gap (see Tracker.reconcile)."""
-        return [self._judge(r) for r in self.tracker.reconcile(active, across_gap, reason)]
+        return [self._judge(r) for r in self.tracker.reconcile(active, across_gap, reason, now)]
 
     def restore_pending(self, missed: Iterable[MissedCall]) -> None:
         """Resume R8 judging of missed calls stored before a restart."""
@@ -117,6 +120,10 @@ class Pipeline:
                 log.warning("%s: skipped malformed AMI frame at byte %d: %s", source, item.offset, scrub(item.reason))
         return done
 
+    def judge(self, record: CallRecord) -> Finished:
+        """Judge a record built elsewhere (recovered from CEL) and hand it to the sinks like any other."""
+        return self._judge(record)
+
     def _judge(self, record: CallRecord) -> Finished:
         try:
             record = fit_record(record)   # within the database's limits, changes flagged (core/limits.py)
@@ -126,6 +133,9 @@ class Pipeline:
         settled = self.book.observe(record)
         verdicts["R8"] = settled[0][1]
         finished = Finished(record, verdicts, department_of_call(record, self.dept_of))
+        self.judged[record.linkedid] = None          # recovery from CEL skips what was judged already
+        if len(self.judged) > 20000:
+            self.judged.popitem(last=False)
         for sink in self.sinks:
             try:
                 sink.call_finished(finished)

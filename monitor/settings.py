@@ -117,6 +117,7 @@ class Settings:
     database_url: str = "sqlite:///telmon.db"
     directory: Optional[str] = None
     spill_dir: str = ""     # calls held when the database was away at shutdown; empty: see spill_path
+    cel_path: str = ""      # Asterisk's cel_custom CSV: calls that happened while telmon was down
     ami: AmiSettings = AmiSettings()
     cadence: CadenceSettings = CadenceSettings()
     thresholds: ThresholdSettings = ThresholdSettings()

@@ -194,6 +194,8 @@ class LiveMonitor:
                                  directory.department_of, [self.writer, *(extra_sinks or [])])
         self.pipeline.restore_pending(store.pending_callbacks())
         self.listener = Listener(settings.ami, self.pipeline)
+        if settings.cel_path:
+            self._cel_recovery(settings, store)
         self.speech = None   # the SpeechWorker, when telmon run starts one (its backlog is a metric)
         if metrics is not None:   # monitor.metrics.Metrics: counts calls as they end, reads live state per scrape
             self.pipeline.sinks.append(metrics)
@@ -201,6 +203,18 @@ class LiveMonitor:
             from ..metrics_storage import StorageCollector
             metrics.registry.register(StorageCollector(self.writer.inner.health, store))
         self.stop = asyncio.Event()
+
+    def _cel_recovery(self, settings, store) -> None:
+        """Recover from Asterisk's CEL the calls of every gap: since the last stored call at start, since
+        the connection dropped after a reconnect (monitor/recovery.py)."""
+        from ..recovery import MARGIN, recover
+        trunks = frozenset(settings.tracker.trunks)
+
+        def from_cel(since: float) -> None:
+            got = recover(self.pipeline, store, settings.cel_path, since - MARGIN, trunks=trunks)
+            log.info("recovered %d calls from CEL since %.0f (%d known already)", got.calls, since - MARGIN, got.known)
+        self.listener.recover = from_cel
+        self.listener.gap_start = store.latest_end()
 
     async def run(self) -> int:
         """Listen until ``stop`` is set, then shut down cleanly; returns calls flushed as incomplete."""

@@ -267,6 +267,16 @@ class Store:
                 record, verdicts = record_from_row(row)
                 yield StoredCall(record, verdicts, row.department)
 
+    def stored_knowledge(self, linkedids: list[str]) -> dict:
+        """What is stored of these calls (see monitor/storage/merge.py): id, knowledge, R8."""
+        with self.engine.connect() as conn:
+            return stored_knowledge(conn, linkedids)
+
+    def latest_end(self) -> Optional[float]:
+        """When the last stored call ended (None when none is stored): where a restart's gap begins."""
+        with Session(self.engine) as session:
+            return session.scalar(select(func.max(CallRow.ended_at)))
+
     def count_calls(self) -> int:
         """How many calls are stored."""
         with Session(self.engine) as session:

@@ -1,0 +1,160 @@
+"""Calls rebuilt from Asterisk's Channel Event Log (CEL): what happened while telmon was not running.
+
+Asterisk writes CEL on its own (``cel_custom`` CSV, or a CEL table as FreePBX
+keeps it), so calls that began and ended while ``telmon run`` was down are
+still there. CEL knows each channel's start, answer, transfers, hangup cause and
+dial status, and the end of the whole call (``LINKEDID_END``). It does not know
+when a phone started ringing, holds, or queue joins and leaves: a recovered
+call is stored with ``source = "cel"`` and a flag saying so, and R1, R4 and R5
+are not judged on it (rules.judge_call); R8 is, since a missed caller is just as
+missed. Pure: rows in (dicts with the cel_custom field names), records out.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Optional
+
+from .channels import is_trunk, number_from_dialstring, parse_channel, phone_extension
+from .record import INBOUND, INTERNAL, LEG_DIRECT, OUTBOUND, CallRecord, Offer, Transfer
+
+CelRow = Mapping[str, str]   # eventtype, eventtime (epoch seconds as text), cid_num, exten, channame, ...
+
+UNKNOWN_FROM_CEL = ("recovered from Asterisk's CEL (telmon was not running): ringing, holds and queue "
+                    "waits are not known, so R1, R4 and R5 are not judged")
+
+
+@dataclass
+class _Chan:
+    uniqueid: str
+    name: str
+    start: float
+    cid: str
+    exten: str
+    answered: Optional[float] = None
+    hangup: Optional[float] = None
+    cause: Optional[int] = None
+    dialstatus: str = ""
+    voicemail: bool = False
+    dialstring: str = ""
+
+
+def _extra(row: CelRow) -> dict:
+    try:
+        value = json.loads(row.get("extra") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def ended_calls(rows: Iterable[CelRow]) -> list[str]:
+    """The linkedids whose ``LINKEDID_END`` is among ``rows`` (the calls that are over)."""
+    return list(dict.fromkeys(r.get("linkedid", "") for r in rows if r.get("eventtype") == "LINKEDID_END"))
+
+
+def calls_from_cel(rows: Iterable[CelRow], trunks: frozenset[str] = frozenset()) -> list[CallRecord]:
+    """A record for every call whose CEL rows include its end, in order of start."""
+    by_call: dict[str, list[CelRow]] = defaultdict(list)
+    for row in rows:
+        by_call[row.get("linkedid", "")].append(row)
+    records = [call_from_rows(linkedid, sorted(group, key=_time), trunks)
+               for linkedid, group in by_call.items()
+               if linkedid and any(r.get("eventtype") == "LINKEDID_END" for r in group)]
+    return sorted((r for r in records if r is not None), key=lambda r: (r.start, r.linkedid))
+
+
+def _time(row: CelRow) -> float:
+    try:
+        return float(row.get("eventtime", ""))
+    except ValueError:
+        return float("nan")
+
+
+def call_from_rows(linkedid: str, rows: list[CelRow], trunks: frozenset[str] = frozenset()
+                   ) -> Optional[CallRecord]:
+    """The record of one call from its CEL rows (time order); None when no channel start is known."""
+    chans: dict[str, _Chan] = {}
+    transfers: list[tuple[str, float, str, str]] = []   # (kind, at, by channel, to)
+    end: Optional[float] = None
+    for row in rows:
+        kind, at, uid = row.get("eventtype", ""), _time(row), row.get("uniqueid", "")
+        if at != at:
+            continue
+        chan = chans.get(uid) if uid else next((c for c in chans.values() if c.name == row.get("channame")), None)
+        if chan is not None and not chan.dialstring and row.get("appname", "").lower() == "dial":
+            chan.dialstring = row.get("appdata", "")
+        if kind == "CHAN_START" and chan is None and uid:
+            chans[uid] = _Chan(uid, row.get("channame", ""), at, row.get("cid_num", ""), row.get("exten", ""))
+        elif chan is None:
+            pass
+        elif kind == "ANSWER" and chan.answered is None:
+            chan.answered = at
+        elif kind == "APP_START" and row.get("appname", "").lower() == "voicemail":
+            chan.voicemail = True
+        elif kind == "HANGUP":
+            extra = _extra(row)
+            chan.hangup = at
+            cause = extra.get("hangupcause")
+            chan.cause = cause if isinstance(cause, int) else None
+            chan.dialstatus = str(extra.get("dialstatus") or "")
+        elif kind in ("BLINDTRANSFER", "ATTENDEDTRANSFER"):
+            extra = _extra(row)
+            to = str(extra.get("extension") or extra.get("transfer_target_channel_name") or "")
+            transfers.append(("blind" if kind == "BLINDTRANSFER" else "attended", at, chan.name, to))
+        if kind == "LINKEDID_END":
+            end = at
+    if not chans:
+        return None
+    origin = chans.get(linkedid) or min(chans.values(), key=lambda c: c.start)
+    return _record(linkedid, origin, chans, transfers, end, trunks)
+
+
+def _record(linkedid: str, origin: _Chan, chans: dict[str, _Chan], transfers: list[tuple[str, float, str, str]],
+            end: Optional[float], trunks: frozenset[str]) -> CallRecord:
+    parsed = {uid: parse_channel(c.name) for uid, c in chans.items()}
+    offers = []
+    outside = number_from_dialstring(origin.dialstring) if origin.dialstring else None
+    for uid, c in sorted(chans.items(), key=lambda kv: kv[1].start):
+        if c is origin or parsed[uid].is_local:
+            continue
+        trunk = is_trunk(parsed[uid], trunks)
+        stop = c.answered if c.answered is not None else c.hangup
+        offers.append(Offer(outside or c.exten or c.cid if trunk else phone_extension(parsed[uid], c.cid), c.name, uid,
+                            LEG_DIRECT, c.start, ring_start=None, ring_end=stop, answered_at=c.answered,
+                            status="ANSWER" if c.answered is not None else "", cause=c.cause, to_trunk=trunk))
+    origin_trunk = is_trunk(parsed[origin.uniqueid], trunks)
+    direction = INBOUND if origin_trunk else OUTBOUND if any(o.to_trunk for o in offers) else INTERNAL
+    answered = min((o for o in offers if o.answered_at is not None), key=lambda o: o.answered_at or 0.0,
+                   default=None)
+    dialed = origin.exten if origin.exten not in ("", "s") else ""
+    caller = origin.cid if direction == INBOUND else phone_extension(parsed[origin.uniqueid], origin.cid)
+    finish = end if end is not None else max((c.hangup or c.start) for c in chans.values())
+    records_transfers = []
+    for kind, at, by_name, to in transfers:
+        target = next((o for o in offers if o.dial_start >= at - 1e-3 and (o.extension == to or not to)), None)
+        records_transfers.append(Transfer(kind, phone_extension(parse_channel(by_name), None), to, at, target))
+    return CallRecord(
+        linkedid=linkedid, direction=direction, caller=caller, dialed=dialed,
+        outcome=_outcome(origin, offers, answered is not None), start=origin.start, end=finish,
+        answered_by=answered.extension if answered else None, answered_at=answered.answered_at if answered else None,
+        remote_number=origin.cid if direction == INBOUND else next((o.extension for o in offers if o.to_trunk), None),
+        offers=offers, transfers=records_transfers, hangup_cause=origin.cause,
+        uniqueids=sorted(chans), source="cel", flags=[UNKNOWN_FROM_CEL])
+
+
+def _outcome(origin: _Chan, offers: list[Offer], answered: bool) -> str:
+    if answered:
+        return "answered"
+    if origin.voicemail:
+        return "voicemail"
+    status = origin.dialstatus.upper()
+    if status == "BUSY" or origin.cause == 17:
+        return "busy"
+    if status == "CANCEL":
+        return "abandoned"
+    if status == "NOANSWER" or (not offers and origin.answered is not None):
+        return "no_answer"
+    if not offers:
+        return "abandoned"
+    return "failed"
