@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional
 
 from .channels import is_trunk, number_from_dialstring, parse_channel, phone_extension
-from .record import INBOUND, INTERNAL, LEG_DIRECT, OUTBOUND, CallRecord, Offer, Transfer
+from .record import INBOUND, INTERNAL, LEG_DIRECT, LEG_TRANSFER, OUTBOUND, CallRecord, Offer, Transfer
 
 CelRow = Mapping[str, str]   # eventtype, eventtime (epoch seconds as text), cid_num, exten, channame, ...
 
@@ -38,6 +38,7 @@ class _Chan:
     dialstatus: str = ""
     voicemail: bool = False
     dialstring: str = ""
+    consult: bool = False   # a channel of an attended transfer's consultation call
 
 
 def _extra(row: CelRow) -> dict:
@@ -58,10 +59,30 @@ def calls_from_cel(rows: Iterable[CelRow], trunks: frozenset[str] = frozenset())
     by_call: dict[str, list[CelRow]] = defaultdict(list)
     for row in rows:
         by_call[row.get("linkedid", "")].append(row)
+    _merge_attended(by_call)
     records = [call_from_rows(linkedid, sorted(group, key=_time), trunks)
                for linkedid, group in by_call.items()
                if linkedid and any(r.get("eventtype") == "LINKEDID_END" for r in group)]
     return sorted((r for r in records if r is not None), key=lambda r: (r.start, r.linkedid))
+
+
+def _merge_attended(by_call: dict[str, list[CelRow]]) -> None:
+    """Fold each attended transfer's consultation call (its own linkedid) into the caller's call, as the
+    tracker does at ``AttendedTransfer``; the consultation's rows keep their linkedid for _record to tell."""
+    linked_of = {r.get("uniqueid", ""): lid for lid, group in by_call.items() for r in group
+                 if r.get("eventtype") == "CHAN_START"}
+    for linkedid in list(by_call):
+        for row in list(by_call.get(linkedid, ())):
+            if row.get("eventtype") != "ATTENDEDTRANSFER":
+                continue
+            extra = _extra(row)
+            for key in ("channel2_uniqueid", "transfer_target_channel_uniqueid"):
+                other = linked_of.get(str(extra.get(key) or ""))
+                if other and other != linkedid and other in by_call:
+                    by_call[linkedid].extend(by_call.pop(other))
+                    for uid, lid in list(linked_of.items()):
+                        if lid == other:
+                            linked_of[uid] = linkedid
 
 
 def _time(row: CelRow) -> float:
@@ -85,7 +106,8 @@ def call_from_rows(linkedid: str, rows: list[CelRow], trunks: frozenset[str] = f
         if chan is not None and not chan.dialstring and row.get("appname", "").lower() == "dial":
             chan.dialstring = row.get("appdata", "")
         if kind == "CHAN_START" and chan is None and uid:
-            chans[uid] = _Chan(uid, row.get("channame", ""), at, row.get("cid_num", ""), row.get("exten", ""))
+            chans[uid] = _Chan(uid, row.get("channame", ""), at, row.get("cid_num", ""), row.get("exten", ""),
+                               consult=row.get("linkedid", linkedid) != linkedid)
         elif chan is None:
             pass
         elif kind == "ANSWER" and chan.answered is None:
@@ -100,7 +122,8 @@ def call_from_rows(linkedid: str, rows: list[CelRow], trunks: frozenset[str] = f
             chan.dialstatus = str(extra.get("dialstatus") or "")
         elif kind in ("BLINDTRANSFER", "ATTENDEDTRANSFER"):
             extra = _extra(row)
-            to = str(extra.get("extension") or extra.get("transfer_target_channel_name") or "")
+            target = str(extra.get("transfer_target_channel_name") or "")
+            to = str(extra.get("extension") or (phone_extension(parse_channel(target), None) if target else ""))
             transfers.append(("blind" if kind == "BLINDTRANSFER" else "attended", at, chan.name, to))
         if kind == "LINKEDID_END":
             end = at
@@ -116,23 +139,24 @@ def _record(linkedid: str, origin: _Chan, chans: dict[str, _Chan], transfers: li
     offers = []
     outside = number_from_dialstring(origin.dialstring) if origin.dialstring else None
     for uid, c in sorted(chans.items(), key=lambda kv: kv[1].start):
-        if c is origin or parsed[uid].is_local:
+        if c is origin or parsed[uid].is_local or (c.consult and c.uniqueid == _consult_origin(chans, c)):
             continue
         trunk = is_trunk(parsed[uid], trunks)
         stop = c.answered if c.answered is not None else c.hangup
         offers.append(Offer(outside or c.exten or c.cid if trunk else phone_extension(parsed[uid], c.cid), c.name, uid,
-                            LEG_DIRECT, c.start, ring_start=None, ring_end=stop, answered_at=c.answered,
+                            LEG_TRANSFER if c.consult else LEG_DIRECT, c.start, ring_start=None, ring_end=stop, answered_at=c.answered,
                             status="ANSWER" if c.answered is not None else "", cause=c.cause, to_trunk=trunk))
     origin_trunk = is_trunk(parsed[origin.uniqueid], trunks)
     direction = INBOUND if origin_trunk else OUTBOUND if any(o.to_trunk for o in offers) else INTERNAL
-    answered = min((o for o in offers if o.answered_at is not None), key=lambda o: o.answered_at or 0.0,
+    answered = min((o for o in offers if o.answered_at is not None and o.leg != LEG_TRANSFER), key=lambda o: o.answered_at or 0.0,
                    default=None)
     dialed = origin.exten if origin.exten not in ("", "s") else ""
     caller = origin.cid if direction == INBOUND else phone_extension(parsed[origin.uniqueid], origin.cid)
     finish = end if end is not None else max((c.hangup or c.start) for c in chans.values())
     records_transfers = []
     for kind, at, by_name, to in transfers:
-        target = next((o for o in offers if o.dial_start >= at - 1e-3 and (o.extension == to or not to)), None)
+        target = next((o for o in offers if (o.dial_start >= at - 1e-3 or o.leg == LEG_TRANSFER)
+                       and (o.extension == to or not to)), None)
         records_transfers.append(Transfer(kind, phone_extension(parse_channel(by_name), None), to, at, target))
     return CallRecord(
         linkedid=linkedid, direction=direction, caller=caller, dialed=dialed,
@@ -141,6 +165,12 @@ def _record(linkedid: str, origin: _Chan, chans: dict[str, _Chan], transfers: li
         remote_number=origin.cid if direction == INBOUND else next((o.extension for o in offers if o.to_trunk), None),
         offers=offers, transfers=records_transfers, hangup_cause=origin.cause,
         uniqueids=sorted(chans), source="cel", flags=[UNKNOWN_FROM_CEL])
+
+
+def _consult_origin(chans: dict[str, _Chan], chan: _Chan) -> str:
+    """The first channel of the consultation call ``chan`` belongs to (the transferer's own phone)."""
+    consult = [c for c in chans.values() if c.consult]
+    return min(consult, key=lambda c: c.start).uniqueid if consult else ""
 
 
 def _outcome(origin: _Chan, offers: list[Offer], answered: bool) -> str:
@@ -153,6 +183,8 @@ def _outcome(origin: _Chan, offers: list[Offer], answered: bool) -> str:
         return "busy"
     if status == "CANCEL":
         return "abandoned"
+    if any(o.cause == 21 for o in offers):
+        return "rejected"        # 603 Decline: cause 21 (DialStatus NOANSWER)
     if status == "NOANSWER" or (not offers and origin.answered is not None):
         return "no_answer"
     if not offers:

@@ -66,6 +66,7 @@ class Listener:
         # telmon run sets it to recover the gap's calls from Asterisk's CEL (monitor/recovery.py).
         self.recover: Optional[Callable[[float], None]] = None
         self.gap_start: Optional[float] = None
+        self.connected_at: Optional[Callable[[float], None]] = None   # told the PBX's time at each connect
         self._gap_reason = ""
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -151,6 +152,9 @@ class Listener:
         try:
             self._settle_gap(active, msg)
         finally:
+            pbx_time = header_time(self._pbx_time)
+            if self.connected_at is not None and pbx_time:
+                self.connected_at(pbx_time)
             if self.recover is not None and self.gap_start is not None:
                 since, self.gap_start = self.gap_start, None
                 try:

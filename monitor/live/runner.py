@@ -194,6 +194,7 @@ class LiveMonitor:
                                  directory.department_of, [self.writer, *(extra_sinks or [])])
         self.pipeline.restore_pending(store.pending_callbacks())
         self.listener = Listener(settings.ami, self.pipeline)
+        self._recover_first: tuple[Optional[Callable[[float], None]], Optional[float]] = (None, None)
         if settings.cel_path:
             self._cel_recovery(settings, store)
         self.speech = None   # the SpeechWorker, when telmon run starts one (its backlog is a metric)
@@ -214,9 +215,31 @@ class LiveMonitor:
             got = recover(self.pipeline, store, settings.cel_path, since - MARGIN, trunks=trunks)
             log.info("recovered %d calls from CEL since %.0f (%d known already)", got.calls, since - MARGIN, got.known)
         self.listener.recover = from_cel
-        self.listener.gap_start = store.latest_end()
+        # Where the gap began: the last stored call's end, else when an earlier run first connected
+        # (a run killed before it stored anything still watched from then on).
+        marker = self.spill_dir / "watching-since"
+        since = store.latest_end()
+        if since is None and marker.is_file():
+            try:
+                since = float(marker.read_text(encoding="utf-8").strip())
+            except (OSError, ValueError):
+                since = None
+        self._recover_first = (from_cel, since)
+
+        def mark(pbx_time: float) -> None:
+            if not marker.exists():
+                marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                marker.write_text(f"{pbx_time:.6f}\n", encoding="utf-8")
+        self.listener.connected_at = mark
 
     async def run(self) -> int:
         """Listen until ``stop`` is set, then shut down cleanly; returns calls flushed as incomplete."""
+        recover, since = self._recover_first
+        if recover is not None and since is not None:
+            # Calls that began and ended while telmon was down: over, so no connection is needed.
+            try:
+                recover(since)
+            except Exception:
+                log.exception("recovering the calls made while telmon was down from CEL failed")
         await self.listener.run(self.stop)
         return await shutdown(self.pipeline, self.writer, self.speech, self.spill_dir)
