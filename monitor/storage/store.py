@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, delete, event, func, insert, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
@@ -27,20 +25,16 @@ from ..core.keep import keep_r8, knowledge_of, replaces
 from ..core.limits import Unfit, fit_record
 from ..core.record import CallRecord
 from ..core.rules import PENDING, Verdict
-from .convert import _index, record_from_row
+from .convert import _CHILDREN, _insert_values, record_from_row
 from .failures import StorageUnavailable, is_transient, reason
 from .merge import stored_knowledge
+from .migrate import HalfMigrated, migrate, sqlite_pragmas
 from .models import CallRow, DeadLetterRow, HoldRow, OfferRow, TransferRow, VerdictRow, WaitRow
 from .spill import call_to_json
 
 log = logging.getLogger(__name__)
 _NO_R8 = Verdict("R8", "n/a")
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-MIGRATE_ATTEMPTS = 20        # a racing migration is retried for up to ~20 s (0.1 s, 0.2 s, ...)
-MIGRATE_LOCK = 0x74656C6D    # "telm": the PostgreSQL advisory lock key migrations take turns on
 
 
 class StorageError(RuntimeError):
@@ -89,10 +83,13 @@ class Store:
         except (ArgumentError, ImportError, SQLAlchemyError) as exc:
             raise StorageError(f"cannot use database {shown}: {exc}") from None
         if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", sqlite_pragmas)
         store = cls(engine)
         try:
             store.migrate()
+        except HalfMigrated as exc:
+            engine.dispose()
+            raise StorageError(f"cannot open database {shown}: {exc}") from None
         except DBAPIError as exc:
             # Not only OperationalError (unreachable server, unknown database): a SQLite
             # file that is not a database raises DatabaseError, a role without CREATE
@@ -102,32 +99,8 @@ class Store:
         return store
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision, safely when several processes start at once.
-
-        ``telmon run`` creating a fresh database while ``telmon calls`` (or a second
-        monitor) opens it would otherwise race: both see no schema, both create it,
-        one fails with "table calls already exists". On PostgreSQL an advisory lock
-        makes them take turns; SQLite runs DDL outside transactions (pysqlite), so a
-        migration that lost the race ("already exists", "database is locked") is
-        retried until the winner's revision is there.
-        """
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        for attempt in range(MIGRATE_ATTEMPTS):
-            try:
-                with self.engine.begin() as conn:
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
-                    cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, "head")
-                return
-            except DBAPIError as exc:
-                # SQLite: "database is locked" too (switching a new file to WAL, or two
-                # writers upgrading their locks at once, fails at once rather than waiting).
-                lost_race = any(m in str(exc.orig) for m in ("already exists", "database is locked"))
-                if not lost_race or attempt == MIGRATE_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.1 * (attempt + 1))
+        """Bring the schema to the newest revision (see monitor/storage/migrate.py)."""
+        migrate(self.engine)
 
     def save_call(self, record: CallRecord, verdicts: Mapping[str, Verdict], department: Optional[str]) -> bool:
         """Store one call (replacing an earlier copy that knows no more); True when it was not stored before."""
@@ -302,54 +275,6 @@ class Store:
     def close(self) -> None:
         """Release the connections."""
         self.engine.dispose()
-
-
-_CHILDREN = (OfferRow, TransferRow, HoldRow, WaitRow, VerdictRow)   # the order of _insert_values' children
-
-
-def _insert_values(record: CallRecord, verdicts: Mapping[str, Verdict], department: Optional[str]
-                   ) -> tuple[dict[str, Any], tuple[list[dict[str, Any]], ...]]:
-    """The insert parameters of one call: its ``calls`` row and its children per table of ``_CHILDREN``.
-
-    The same columns and values as :func:`~.convert.row_from_record` (which reading
-    and the tests use), built as plain dicts: building mapped objects only to read
-    their attributes back cost ~70 % of ``save_calls`` in the profile of ingest
-    stage (e) (SQLAlchemy's attribute instrumentation on every column).
-    ``tests/test_storage*`` round-trip every field through this path.
-    """
-    offers = list(record.offers)
-    call = {
-        "linkedid": record.linkedid, "direction": record.direction, "caller": record.caller or "",
-        "dialed": record.dialed or "", "outcome": record.outcome, "started_at": record.start,
-        "ended_at": record.end, "answered_by": record.answered_by, "answered_at": record.answered_at,
-        "remote_number": record.remote_number, "queue": record.queue, "queue_joined_at": record.queue_joined_at,
-        "queue_left_at": record.queue_left_at, "hangup_cause": record.hangup_cause,
-        "incomplete_reason": record.incomplete_reason, "department": department,
-        "uniqueids": json.dumps(record.uniqueids), "source": record.source,
-        "flags": json.dumps(record.flags) if record.flags else None,
-    }
-    return call, (
-        [{"position": i, "extension": o.extension, "channel": o.channel, "uniqueid": o.uniqueid, "leg": o.leg,
-          "dial_start": o.dial_start, "ring_start": o.ring_start, "ring_end": o.ring_end,
-          "answered_at": o.answered_at, "status": o.status or "", "cause": o.cause, "to_trunk": o.to_trunk}
-         for i, o in enumerate(offers)],
-        [{"position": i, "kind": t.kind, "by_party": t.by, "to_party": t.to, "at": t.at,
-          "target_position": _index(offers, t.target)} for i, t in enumerate(record.transfers)],
-        [{"position": i, "by_party": h.by, "started_at": h.start, "ended_at": h.end}
-         for i, h in enumerate(record.holds)],
-        [{"position": i, "kind": w.kind, "started_at": w.start, "ended_at": w.end}
-         for i, w in enumerate(record.waits)],
-        [{"rule": v.rule, "result": v.result, "value": json.dumps(v.value), "detail": v.detail}
-         for v in verdicts.values()],
-    )
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    """Per-connection SQLite settings (they are not stored in the file, except WAL)."""
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")   # readers (telmon calls, reports) don't block the monitor
-    cur.close()
 
 
 def _reason(exc: DBAPIError, password: Optional[str]) -> str:
