@@ -25,7 +25,7 @@ from .config import ConfigError, Settings, add_common_flags, load_settings, over
 from .core.tracker import TrackerOptions
 from .directory import Directory, DirectoryError, load_directory
 from .pipeline import Pipeline
-from .masking import ScrubbingFormatter
+from .masking import ScrubbingFormatter, log_unmasked
 from .render import print_json, print_table
 from .replay import Collector, StoreSink, Tally, pending_verdicts, replay_files
 from .storage.store import StorageError, Store
@@ -72,6 +72,7 @@ def _pipeline(settings: Settings, directory: Directory, sinks: list) -> Pipeline
 def cmd_replay(args: argparse.Namespace) -> int:
     """Ingest recorded AMI streams, then print the verdict table (or JSON lines)."""
     settings, directory = _setup(args)
+    unmasked = _unmasked(args, "telmon replay --json")
     paths = [Path(p) for p in args.files]
     for p in paths:
         if not p.is_file():
@@ -98,7 +99,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     rows = collector.ordered()
     if args.json:
         for f in rows:
-            print_json(f.record, f.verdicts, settings.cadence_obj, f.department, sys.stdout)
+            print_json(f.record, f.verdicts, settings.cadence_obj, f.department, sys.stdout, unmasked)
     else:
         print_table(((f.record, f.verdicts, f.department) for f in rows), settings.cadence_obj, sys.stdout)
     _summary(pipeline, len(rows), pending_verdicts(rows))
@@ -118,15 +119,26 @@ def _summary(pipeline: Pipeline, calls: int, pending: int) -> None:
     print("telmon: " + "; ".join(parts), file=sys.stderr)
 
 
+def _unmasked(args: argparse.Namespace, what: str) -> bool:
+    """Full numbers only with ``--unmasked --reason``, and only as JSON; logged with who asked and why."""
+    if not getattr(args, "unmasked", False):
+        return False
+    if not args.json or not (args.reason or "").strip():
+        raise argparse.ArgumentTypeError("--unmasked needs --json and --reason WHY (it is logged)")
+    log_unmasked(what, args.reason)
+    return True
+
+
 def cmd_calls(args: argparse.Namespace) -> int:
     """Print stored calls (optionally since a time) as a table or JSON lines."""
     settings, _ = _setup(args)
-    store = Store.open(settings.database_url)
     since = parse_since(args.since) if args.since else None
+    unmasked = _unmasked(args, "telmon calls --json")
+    store = Store.open(settings.database_url)
     rows = store.load_calls(since=since, department=args.department)
     if args.json:
         for c in rows:
-            print_json(c.record, c.verdicts, settings.cadence_obj, c.department, sys.stdout)
+            print_json(c.record, c.verdicts, settings.cadence_obj, c.department, sys.stdout, unmasked)
     else:
         print_table(((c.record, c.verdicts, c.department) for c in rows), settings.cadence_obj, sys.stdout)
     return 0
@@ -202,6 +214,11 @@ def cmd_directory(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unmask_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--unmasked", action="store_true", help="full caller numbers in --json (logged, with --reason)")
+    p.add_argument("--reason", help="why full numbers are needed (goes to the unmasked-export log)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="telmon", description=__doc__.split("\n\n")[0])
@@ -210,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("replay", help="ingest recorded AMI streams and print verdicts")
     p.add_argument("files", nargs="+", help="recorded AMI streams (raw bytes as received)")
-    p.add_argument("--json", action="store_true", help="one JSON object per finished call")
+    p.add_argument("--json", action="store_true", help="one JSON object per finished call (numbers masked)")
+    _unmask_flags(p)
     p.add_argument("--no-store", action="store_true", help="judge only, do not write the database")
     p.add_argument("--quiet", action="store_true",
                    help="no per-call output, only the summary (backfills: memory stays flat)")
@@ -218,7 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("calls", help="print stored calls")
-    p.add_argument("--json", action="store_true", help="one JSON object per call")
+    p.add_argument("--json", action="store_true", help="one JSON object per call (numbers masked)")
+    _unmask_flags(p)
     p.add_argument("--since", help="epoch seconds, ISO time, or an age such as 2h or 7d")
     p.add_argument("--department", help="only calls of this department")
     add_common_flags(p)

@@ -31,10 +31,10 @@ def verdict_line(record: CallRecord, verdicts: Mapping[str, Verdict], cadence: C
     if offer is not None and not offer.to_trunk:
         rings = f" ring {cadence.rings(offer.ring_seconds)} ({offer.ring_seconds:.1f}s)"
     marks = " ".join(f"{k}:{MARK.get(v.result, v.result)}" for k, v in sorted(verdicts.items()))
-    who = f" by {record.answered_by}" if record.answered_by else ""
+    who = f" by {mask_number(record.answered_by)}" if record.answered_by else ""
     dept = f" [{department}]" if department else ""
     return (f"{_clock(record.start)} {record.direction:8} {mask_number(record.caller):>14} -> "
-            f"{record.dialed:<11} {record.outcome:<10}{who}{dept}{rings}  {marks}")
+            f"{mask_number(record.dialed):<11} {record.outcome:<10}{who}{dept}{rings}  {marks}")
 
 
 def print_table(rows: Iterable[tuple[CallRecord, Mapping[str, Verdict], Optional[str]]],
@@ -53,13 +53,27 @@ def print_table(rows: Iterable[tuple[CallRecord, Mapping[str, Verdict], Optional
         marks = "".join(f"{MARK.get(verdicts[r].result, verdicts[r].result) if r in verdicts else '':5}"
                         for r in ("R1", "R4", "R5", "R8"))
         print(f"{_clock(record.start)}  {record.direction:9} {mask_number(record.caller):>14}  "
-              f"{record.dialed:11.11} {record.outcome:10} {record.answered_by or '':9} "
+              f"{mask_number(record.dialed):11.11} {record.outcome:10} {mask_number(record.answered_by):9} "
               f"{(department or ''):12.12} {rings:>5} {wait:>7}  {marks.rstrip()}", file=out)
         n += 1
     return n
 
 
 def print_json(record: CallRecord, verdicts: Mapping[str, Verdict], cadence: Cadence,
-               department: Optional[str], out: TextIO) -> None:
-    """One JSON object per line (the stable ``--json`` format)."""
-    print(json.dumps(call_json(record, verdicts, cadence, department), ensure_ascii=False), file=out)
+               department: Optional[str], out: TextIO, unmasked: bool = False) -> None:
+    """One JSON object per line (the stable ``--json`` format); numbers masked unless ``unmasked``."""
+    data = call_json(record, verdicts, cadence, department)
+    print(json.dumps(data if unmasked else mask_call_json(data), ensure_ascii=False), file=out)
+
+
+def mask_call_json(data: dict) -> dict:
+    """The ``--json`` object with every phone number masked as the table shows it (extensions stay)."""
+    out = dict(data)
+    for key in ("caller", "dialed", "remote_number", "answered_by"):
+        if isinstance(out.get(key), str):
+            out[key] = mask_number(out[key])
+    for key, fields in (("offers", ("extension",)), ("transfers", ("by", "to")), ("holds", ("by",))):
+        if isinstance(out.get(key), list):
+            out[key] = [dict(item, **{f: mask_number(item[f]) for f in fields if isinstance(item.get(f), str)})
+                        for item in out[key]]
+    return out

@@ -28,8 +28,9 @@ def _env(tmp_path, port: int, cel) -> dict:
 
 
 def _replayed() -> dict[str, dict]:
-    out = subprocess.run([sys.executable, "-m", "monitor.cli", "replay", "--no-store", "--json",
-                          *map(str, sorted(TRACES.glob("*.ami")))], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "monitor.cli", "replay", "--no-store", "--json", "--unmasked",
+                          "--reason", "test truth", *map(str, sorted(TRACES.glob("*.ami")))], capture_output=True,
+                         text=True, timeout=120, env=dict(os.environ, TELMON_AUDIT_LOG=os.devnull))
     return {j["linkedid"]: j for j in map(json.loads, out.stdout.splitlines())}
 
 
