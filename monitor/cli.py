@@ -293,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run telmon; returns the process exit code."""
+    # Everything telmon writes (database, WAL, exports, spill and audit files) is the owner's, readable
+    # by the shared group at most (README: "Files and the shared group"); never by other local users.
+    os.umask(0o027)
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet = args.command not in ("run", "simulate")

@@ -221,12 +221,17 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="TOML configuration file (also TELMON_CONFIG)")
     for flag, (_, text) in FLAGS.items():
         parser.add_argument(flag, default=None, help=text)
+    # Named so that argparse never takes it for an abbreviation of --ami-secret-file (and echoes the secret).
+    parser.add_argument("--ami-secret", dest="ami_secret_given", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--trunk", action="append", default=None,
                         help="an endpoint that is a trunk (repeat); default: endpoints not named by a number")
 
 
 def overrides_from_args(ns: argparse.Namespace) -> dict[str, Any]:
     """The settings the user actually gave as flags, by dotted key."""
+    if getattr(ns, "ami_secret_given", None) is not None:
+        raise ConfigError("flag --ami-secret: a secret on the command line is visible to every local user (ps); "
+                          "use --ami-secret-file FILE or the environment variable TELMON_AMI_SECRET")
     out: dict[str, Any] = {}
     for flag, (key, _) in FLAGS.items():
         value = getattr(ns, flag.lstrip("-").replace("-", "_"), None)

@@ -75,9 +75,10 @@ class Store:
             raise StorageError(f"not a database URL: {shown}") from None
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             try:
-                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True, mode=0o750)
             except OSError as exc:
                 raise StorageError(f"cannot create the directory of database {shown}: {exc.strerror or exc}") from None
+            _private(Path(parsed.database).expanduser())
         try:
             engine = create_engine(url, **engine_kwargs)
         except (ArgumentError, ImportError, SQLAlchemyError) as exc:
@@ -275,6 +276,18 @@ class Store:
     def close(self) -> None:
         """Release the connections."""
         self.engine.dispose()
+
+
+def _private(db: Path) -> None:
+    """A SQLite file (and its WAL) made by an older telmon readable by every local user: owner and group only."""
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        try:
+            mode = path.stat().st_mode & 0o777
+            if mode & 0o007:
+                path.chmod(mode & 0o770)
+                log.warning("%s was readable by every local user (mode %o): now %o", path, mode, mode & 0o770)
+        except OSError:
+            pass   # absent (a new database), or not ours to change: SQLite will say if it cannot open it
 
 
 def _reason(exc: DBAPIError, password: Optional[str]) -> str:
