@@ -132,7 +132,15 @@ class Store:
         """Rows are written with Core multi-row inserts (one statement per table per batch)
         rather than ORM unit-of-work flushes: a backfill writes millions of calls, and
         the ORM path cost ~1.5 ms per call (docs/BENCHMARKS.md)."""
-        latest = {r.linkedid: (r, v, d) for r, v, d in batch}   # the last copy of a linkedid in a batch wins
+        # Fitted here too (a no-op for what the pipeline fitted): SQLite would take any length or size,
+        # and the same call must be stored alike on both backends. The last copy of a linkedid wins.
+        latest = {}
+        for r, v, d in batch:
+            try:
+                r = fit_record(r)
+            except Unfit:
+                pass    # refused below, then dead-lettered with the reason
+            latest[r.linkedid] = (r, v, d)
         calls = CallRow.__table__
         with self.engine.begin() as conn:
             existing = stored_knowledge(conn, list(latest))
