@@ -117,7 +117,10 @@ class Pipeline:
                 self.malformed_count += 1
                 if len(self.malformed) < 1000:
                     self.malformed.append(item)
-                log.warning("%s: skipped malformed AMI frame at byte %d: %s", source, item.offset, scrub(item.reason))
+                n = self.malformed_count
+                if n <= 20 or n % 1000 == 0:    # a hostile stream must not flood the log (or the disk under it)
+                    log.warning("%s: skipped malformed AMI frame at byte %d: %s%s", source, item.offset,
+                                scrub(item.reason), f" ({n} so far)" if n > 20 else "")
         return done
 
     def judge(self, record: CallRecord) -> Finished:
