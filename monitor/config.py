@@ -31,7 +31,8 @@ class ConfigError(ValueError):
 ENV = {
     "TELMON_AMI_HOST": "ami.host", "TELMON_AMI_PORT": "ami.port", "TELMON_AMI_USERNAME": "ami.username",
     "TELMON_AMI_SECRET": "ami.secret", "TELMON_AMI_SECRET_FILE": "ami.secret_file",
-    "TELMON_SPILL_DIR": "spill_dir", "TELMON_CEL_PATH": "cel_path", "TELMON_DATABASE_URL": "database_url", "TELMON_DIRECTORY": "directory",
+    "TELMON_SPILL_DIR": "spill_dir", "TELMON_CEL_PATH": "cel_path",
+    "TELMON_DATABASE_URL": "database_url", "TELMON_DIRECTORY": "directory",
     "TELMON_RING_ON": "cadence.on", "TELMON_RING_OFF": "cadence.off", "TELMON_MAX_RINGS": "thresholds.max_rings",
     "TELMON_MAX_WAIT_SECONDS": "thresholds.max_wait_seconds",
     "TELMON_CALLBACK_WINDOW_HOURS": "thresholds.callback_window_hours", "TELMON_TRUNKS": "tracker.trunks",
@@ -44,7 +45,7 @@ ENV = {
 FLAGS = {  # flag -> (dotted key, help)
     "--database-url": ("database_url", "SQLAlchemy URL (sqlite:///telmon.db, postgresql+psycopg://...)"),
     "--directory": ("directory", "directory YAML file (departments and people)"),
-    "--cel-path": ("cel_path", "Asterisk's cel_custom CSV: recover calls made while telmon was down"),
+    "--cel-path": ("cel_path", "Asterisk's cel_custom CSV (calls made while telmon was down)"),
     "--ring-on": ("cadence.on", "seconds of ring tone per ring"),
     "--ring-off": ("cadence.off", "seconds of silence per ring"),
     "--max-rings": ("thresholds.max_rings", "R1: the last ring at which answering passes"),

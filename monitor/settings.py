@@ -35,8 +35,8 @@ class AmiSettings:
 
     def __repr__(self) -> str:
         return (f"AmiSettings(host={self.host!r}, port={self.port}, username={self.username!r}, "
-                f"secret={'***' if self.secret else ''!r}, secret_file={self.secret_file!r}, backoff_min={self.backoff_min}, "
-                f"backoff_max={self.backoff_max})")
+                f"secret={'***' if self.secret else ''!r}, secret_file={self.secret_file!r}, "
+                f"backoff_min={self.backoff_min}, backoff_max={self.backoff_max})")
 
 
 @dataclass(frozen=True)

@@ -143,13 +143,14 @@ def _record(linkedid: str, origin: _Chan, chans: dict[str, _Chan], transfers: li
             continue
         trunk = is_trunk(parsed[uid], trunks)
         stop = c.answered if c.answered is not None else c.hangup
-        offers.append(Offer(outside or c.exten or c.cid if trunk else phone_extension(parsed[uid], c.cid), c.name, uid,
-                            LEG_TRANSFER if c.consult else LEG_DIRECT, c.start, ring_start=None, ring_end=stop, answered_at=c.answered,
+        extension = outside or c.exten or c.cid if trunk else phone_extension(parsed[uid], c.cid)
+        offers.append(Offer(extension, c.name, uid, LEG_TRANSFER if c.consult else LEG_DIRECT, c.start,
+                            ring_start=None, ring_end=stop, answered_at=c.answered,
                             status="ANSWER" if c.answered is not None else "", cause=c.cause, to_trunk=trunk))
     origin_trunk = is_trunk(parsed[origin.uniqueid], trunks)
     direction = INBOUND if origin_trunk else OUTBOUND if any(o.to_trunk for o in offers) else INTERNAL
-    answered = min((o for o in offers if o.answered_at is not None and o.leg != LEG_TRANSFER), key=lambda o: o.answered_at or 0.0,
-                   default=None)
+    answered = min((o for o in offers if o.answered_at is not None and o.leg != LEG_TRANSFER),
+                   key=lambda o: o.answered_at or 0.0, default=None)
     dialed = origin.exten if origin.exten not in ("", "s") else ""
     caller = origin.cid if direction == INBOUND else phone_extension(parsed[origin.uniqueid], origin.cid)
     finish = end if end is not None else max((c.hangup or c.start) for c in chans.values())

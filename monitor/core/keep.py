@@ -11,8 +11,9 @@ replaced only by one that knows at least as much:
 
 Of two incomplete records, the one with more parts (offers, transfers, holds)
 and then the longer span wins. Within the other kinds the newer record replaces
-the stored one, so re-judging a replay (new thresholds, a newer telmon) updates it. A settled R8 verdict is never replaced by a pending
-one (:func:`keep_r8`): the callback already happened, or the window closed.
+the stored one, so re-judging a replay (new thresholds, a newer telmon) updates
+it. A settled R8 verdict is never replaced by a pending one (:func:`keep_r8`):
+the callback already happened, or the window closed.
 """
 from __future__ import annotations
 

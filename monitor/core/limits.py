@@ -17,7 +17,7 @@ import dataclasses
 import math
 from typing import Optional
 
-from .record import CallRecord, Hold, Offer, Transfer, WaitStretch
+from .record import CallRecord, Hold, Offer, WaitStretch
 
 # Text column lengths (characters).
 ID = 64            # linkedid, uniqueid

@@ -17,6 +17,7 @@ import random
 import signal
 import threading
 import time
+import typing
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -75,7 +76,7 @@ class ThreadedSink:
                 self.inner.try_flush()
                 return
             if item is not None:
-                kind, payload = item  # type: ignore[misc]
+                kind, payload = typing.cast(tuple[str, Any], item)
                 if kind == "call":
                     self.inner.call_finished(payload)    # batches; written when full or idle
                 else:

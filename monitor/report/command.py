@@ -7,7 +7,6 @@ and is then dropped. HTML and PDF are made from the finished tallies.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 import sys
 import time

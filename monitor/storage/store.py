@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
-from sqlalchemy import create_engine, delete, event, func, insert, select, text
+from sqlalchemy import create_engine, delete, event, func, insert, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
@@ -29,7 +29,7 @@ from .convert import _CHILDREN, _insert_values, record_from_row
 from .failures import StorageUnavailable, is_transient, reason
 from .merge import stored_knowledge
 from .migrate import HalfMigrated, migrate, sqlite_pragmas
-from .models import CallRow, DeadLetterRow, HoldRow, OfferRow, TransferRow, VerdictRow, WaitRow
+from .models import CallRow, DeadLetterRow, VerdictRow
 from .spill import call_to_json
 
 log = logging.getLogger(__name__)
