@@ -27,7 +27,8 @@ from .directory import Directory, DirectoryError, load_directory
 from .pipeline import Pipeline
 from .masking import ScrubbingFormatter, log_unmasked
 from .render import print_json, print_table
-from .replay import Collector, StoreSink, Tally, pending_verdicts, replay_files
+from .replay import Collector, StoreSink, Tally, finish_storing, pending_verdicts, replay_files
+from .storage.spill import load_spilled
 from .storage.store import StorageError, Store
 
 log = logging.getLogger("telmon")
@@ -83,6 +84,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     store = None
     if not args.no_store:
         store = Store.open(settings.database_url)
+        load_spilled(store, settings.spill_path)     # calls an earlier run could not store
         sinks.insert(0, StoreSink(store))
     pipeline = _pipeline(settings, directory, sinks)
     if store is not None:
@@ -91,8 +93,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     pipeline.flush("end of recording: the call had not ended")
     pipeline.tick()
     for sink in sinks:
-        if isinstance(sink, StoreSink):
-            sink.flush()
+        if isinstance(sink, StoreSink) and not finish_storing(sink, settings.spill_path):
+            # The database stayed away (disk full, server down): nothing lost, one line, exit 1.
+            print(f"telmon replay: database unavailable ({sink.health.last_error}); {sink.saved} calls stored, "
+                  f"the rest saved in {settings.spill_path} (stored by the next replay or run)", file=sys.stderr)
+            return 1
     if isinstance(collector, Tally):
         _summary(pipeline, collector.calls, len(collector.pending))
         return 0

@@ -185,3 +185,19 @@ def test_sigterm_with_a_locked_database_exits_in_time_and_the_next_start_stores_
                             f"sqlite:///{db}", str(tmp_path / "spill")], capture_output=True, text=True, timeout=60)
     assert again.stdout.strip() == "10", again.stderr
     assert Store.open(f"sqlite:///{db}").count_calls() == 10 and not list((tmp_path / "spill").glob("*.jsonl"))
+
+
+def test_the_end_of_a_replay_waits_bounded_then_spills_and_the_next_run_stores(tmp_path):
+    from monitor.replay import finish_storing
+    from monitor.storage.spill import load_spilled
+    store = Store.open(f"sqlite:///{tmp_path / 'f.db'}")
+    good, store.engine = store.engine, sa.create_engine(f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    sink = StoreSink(store)
+    for n in range(3):
+        sink.call_finished(_call(n))
+    slept: list[float] = []
+    assert not finish_storing(sink, tmp_path / "spill", patience=10, sleep=slept.append)
+    assert sum(slept) >= 10 and len(slept) <= 6            # backed off, not a tight loop
+    assert sink.held == 0 and len(list((tmp_path / "spill").glob("unsaved-*.jsonl"))) == 1
+    store.engine = good
+    assert load_spilled(store, tmp_path / "spill") == 3 and store.count_calls() == 3
