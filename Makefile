@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/telmon demo
 
 test: $(STAMP)
-	scripts/install-system-deps.sh sox:sox
+	scripts/install-system-deps.sh sox:sox systemd-analyze:systemd
 	scripts/install-system-deps.sh prometheus:prometheus promtool:prometheus
 	scripts/install-system-deps.sh chromium:chromium pdftoppm:poppler-utils pdftotext:poppler-utils
 	scripts/install-system-deps.sh file:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc:fonts-noto-cjk

@@ -4,7 +4,8 @@ Subcommands: ``replay`` (recorded AMI streams into the database, with a verdict
 table or ``--json``), ``calls`` (stored calls in the same formats), ``demo`` (the
 bundled real captures replayed live, verdicts printed as calls end) and
 ``directory`` (check a directory file), ``run``/``simulate`` (monitor/cli_live.py),
-``models``, ``check-greeting``, ``review``, ``report``. Configuration: defaults <
+``models``, ``check-greeting``, ``review``, ``report``, ``doctor``/``migrate``
+(monitor/doctor/). Configuration: defaults <
 file < environment < flags (see ``monitor/config.py``).
 """
 from __future__ import annotations
@@ -289,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from . import cli_backfill
     cli_backfill.add_parser(sub, add_common_flags, parse_since).set_defaults(func=cmd_backfill)
+
+    from .doctor import command as doctor_command
+    doctor_command.add_parsers(sub, add_common_flags)
 
     p = sub.add_parser("directory", help="check a directory file")
     p.add_argument("file", help="directory YAML file")

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from .config import Settings
 from .directory import Directory
-from .live.fastagi import AgiServer, AnsweredHandler
+from .live.fastagi import AgiServer
+from .live.greeting_hook import greeting_handlers
 from .live.runner import LiveMonitor, install_stop_signals
 from .live.simulator import SimOptions, SimulatedPbx, load_events
 from .metrics import Metrics, start_metrics_server
@@ -89,7 +90,7 @@ def spool_demo_greeting(spool: Path, traces: list[Path]) -> None:
     shutil.copy(wav, answering)
     job = {"linkedid": "1795574606.0", "uniqueid": "1795574606.1", "channel": "PJSIP/6831-00000001",
            "extension": "6831", "department": None, "person": None, "started": 0.0,
-           "answering_audio": str(answering), "mixed_audio": str(spool / "none.wav")}
+           "answering_audio": str(answering)}
     (spool / "1795574606.0-1795574606.1.json").write_text(json.dumps(job), encoding="utf-8")
 
 
@@ -110,8 +111,8 @@ def run(args: argparse.Namespace, settings: Settings, directory: Directory) -> i
     agi = None
     if settings.agi.port:
         try:
-            handler = AnsweredHandler(directory, settings.agi.spool_dir, settings.agi.record_format)
-            agi = AgiServer(settings.agi.host, settings.agi.port, {"answered": handler}).start()
+            handlers = greeting_handlers(directory, settings.agi.spool_dir, settings.agi.record_format)
+            agi = AgiServer(settings.agi.host, settings.agi.port, handlers).start()
         except OSError as exc:
             print(f"telmon run: cannot start FastAGI on {settings.agi.host}:{settings.agi.port} "
                   f"(spool {settings.agi.spool_dir}): {exc}", file=sys.stderr)
@@ -147,7 +148,8 @@ def speech_worker(settings: Settings, directory: Directory, monitor: LiveMonitor
         return None
     sp = settings.speech
     worker = SpeechWorker(settings.agi.spool_dir, directory, monitor.pipeline.settle, sp.processes, sp.max_backlog,
-                          sp.head_seconds, sp.retain_recordings, sp.model_path or None, sp.thresholds)
+                          sp.head_seconds, sp.retain_recordings, sp.model_path or None, sp.thresholds,
+                          after_commit=monitor.writer.after_written)
     monitor.pipeline.sinks.append(worker)
     monitor.speech = worker
     log.info("speech check on: %d worker process(es), backlog limit %d", sp.processes, sp.max_backlog)

@@ -50,16 +50,25 @@ def decide(store: Store, call: StoredCall, rule: str, violation: bool, who: str,
     return verdict
 
 
+def staff_member(call: StoredCall, verdict: Verdict) -> str:
+    """Whose greeting was checked: the answering extension inbound, the calling one outbound."""
+    ev = verdict.value if isinstance(verdict.value, dict) else {}
+    rec = call.record
+    return str(ev.get("extension") or (rec.caller if rec.direction == "outbound" else rec.answered_by) or "")
+
+
 def show(call: StoredCall, verdict: Verdict, out: TextIO) -> None:
     """Print everything a reviewer needs to decide one verdict."""
     rec = call.record
     print(f"call {rec.linkedid}  {dt.datetime.fromtimestamp(rec.start):%Y-%m-%d %H:%M:%S}  {rec.direction}  "
-          f"{mask_number(rec.caller)} -> {rec.dialed}  answered by {rec.answered_by}  [{call.department}]", file=out)
+          f"{mask_number(rec.caller)} -> {mask_number(rec.dialed)}  answered by {mask_number(rec.answered_by)}  "
+          f"greeting of {staff_member(call, verdict)}  [{call.department}]", file=out)
     print(f"{verdict.rule}: {verdict.result}  {verdict.detail}", file=out)
     ev = verdict.value if isinstance(verdict.value, dict) else {}
     if ev:
-        print(f"  audio: {ev.get('sample_rate')} Hz, {ev.get('seconds')} s checked, speech gate: {ev.get('gate')}, "
-              f"engine {ev.get('engine')}", file=out)
+        band = f" ({ev['bandwidth']}, file {ev.get('file_rate')} Hz)" if ev.get("bandwidth") else ""
+        print(f"  audio: {ev.get('sample_rate')} Hz{band}, {ev.get('seconds')} s checked, speech gate: "
+              f"{ev.get('gate')}, engine {ev.get('engine')}", file=out)
         for item in ev.get("items", []):
             print(f"  {item['item']:10} {item['result']:10} expected {item['expected']!r}  heard {item['heard']!r}  "
                   f"similarity {item['similarity']:.2f}  confidence {item['confidence']:.2f}", file=out)
@@ -80,7 +89,7 @@ def run(args: argparse.Namespace, store: Store, out: TextIO = sys.stdout) -> int
         for call, v in rows:
             heard = " ".join(w[0] for w in (v.value or {}).get("words", [])) if isinstance(v.value, dict) else ""
             print(f"{dt.datetime.fromtimestamp(call.record.start):%Y-%m-%d %H:%M}  {call.record.linkedid:18} "
-                  f"{v.rule}  {call.record.answered_by or '':6} {call.department or '':12}  {v.detail}  "
+                  f"{v.rule}  {staff_member(call, v):6} {call.department or '':12}  {v.detail}  "
                   f"heard: {heard or '-'}", file=out)
         return 0
     if args.rule not in SPEECH_RULES:

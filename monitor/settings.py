@@ -81,8 +81,10 @@ class AgiSettings:
 
     host: str = "127.0.0.1"
     port: int = 4573
-    spool_dir: str = "/var/spool/asterisk/telmon"   # Asterisk writes recordings here, telmon reads them
-    record_format: str = "wav16"   # 16 kHz when the phones speak G.722; "wav" for 8 kHz
+    spool_dir: str = "/var/spool/asterisk/telmon"   # Asterisk writes recordings here; telmon claims and deletes them
+    # 16 kHz keeps a G.722 call's bandwidth; a G.711 call in it carries nothing above 4 kHz, which the
+    # check measures (monitor/speech/bandwidth.py) and then judges as the 8 kHz audio it is.
+    record_format: str = "wav16"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ import pytest
 
 from conftest import REPO
 from monitor.directory import load_directory
-from monitor.live.fastagi import AgiServer, AnsweredHandler
+from monitor.live.fastagi import AgiServer
+from monitor.live.greeting_hook import extension_of_channel, greeting_handlers
 
 DIRECTORY = load_directory(REPO / "monitor" / "data" / "directory.yaml")
 
@@ -52,8 +53,7 @@ class FakeAsterisk:
 
 @pytest.fixture
 def server(tmp_path):
-    handler = AnsweredHandler(DIRECTORY, str(tmp_path / "spool"), "wav16")
-    srv = AgiServer("127.0.0.1", 0, {"answered": handler}).start()
+    srv = AgiServer("127.0.0.1", 0, greeting_handlers(DIRECTORY, str(tmp_path / "spool"), "wav16")).start()
     srv.spool = tmp_path / "spool"
     yield srv
     srv.stop()
@@ -70,8 +70,8 @@ def test_good_session_tags_the_call_and_starts_the_greeting_recording(server):
     assert commands[:3] == ['SET VARIABLE "TELMON_EXTENSION" "6831"', 'SET VARIABLE "TELMON_DEPARTMENT" "교류협력팀"',
                             'SET VARIABLE "TELMON_PERSON" "정하늘"']
     spool = server.spool
-    assert commands[3] == (f'EXEC MixMonitor "{spool}/1795574606.0-1795574606.1-mixed.wav16,'
-                           f'r({spool}/1795574606.0-1795574606.1-answering.wav16)"')
+    # One file, the answering phone's own voice: no mixed recording of both parties.
+    assert commands[3] == f'EXEC MixMonitor ",r({spool}/1795574606.0-1795574606.1-answering.wav16)"'
     _wait(server, 1)
     assert server.counts["ok"] == 1
     job = json.loads((spool / "1795574606.0-1795574606.1.json").read_text(encoding="utf-8"))
@@ -125,3 +125,41 @@ def test_queue_member_interface_gives_the_extension(server):
     commands = FakeAsterisk(server.port).session(env_block("5.1", "Local/6842@queue-agent", "5.0"))
     assert commands[0] == 'SET VARIABLE "TELMON_EXTENSION" "6842"'
     assert commands[1] == 'SET VARIABLE "TELMON_DEPARTMENT" "세계시민협력팀"'
+
+
+def _env(script: str, channel: str, arg1: str, callerid: str = "01012345678", uniqueid: str = "7.1") -> bytes:
+    return (env_block(uniqueid, arg1, "7.0").replace(b"script: answered", f"script: {script}".encode())
+            .replace(b"agi_channel: PJSIP/6831-00000001", f"agi_channel: {channel}".encode())
+            .replace(b"agi_callerid: 6831", f"agi_callerid: {callerid}".encode()))
+
+
+def test_ring_group_answer_is_the_answering_phone_never_the_callers_number(server, caplog):
+    caplog.set_level("INFO")
+    commands = FakeAsterisk(server.port).session(_env("answered", "PJSIP/6852-0000000a", ""))
+    assert commands[0] == 'SET VARIABLE "TELMON_EXTENSION" "6852"'
+    _wait(server, 1)
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("FastAGI answered"))
+    assert "6852" in line and "7.0" in line and "ms)" in line and "01012345678" not in line
+
+
+def test_outbound_records_what_is_sent_to_the_customer(server):
+    commands = FakeAsterisk(server.port).session(_env("outbound", "PJSIP/pstn-0000000c", "6831"))
+    assert commands[0] == 'SET VARIABLE "TELMON_EXTENSION" "6831"'
+    # t(): the transmit feed of the trunk channel is the staff member's voice; r() would be the customer.
+    assert commands[3] == f'EXEC MixMonitor ",t({server.spool}/7.0-7.1-staff.wav16)"'
+    _wait(server, 1)
+    job = json.loads((server.spool / "7.0-7.1.json").read_text(encoding="utf-8"))
+    assert job["direction"] == "outbound" and job["extension"] == "6831"
+
+
+def test_outbound_without_the_callers_extension_records_nothing(server, caplog):
+    assert FakeAsterisk(server.port).session(_env("outbound", "PJSIP/pstn-0000000d", "")) == []
+    _wait(server, 1)
+    assert server.counts["failed"] == 1 and "caller's extension" in caplog.text
+    assert list(server.spool.glob("*.json")) == []
+
+
+def test_extension_of_channel_names():
+    assert extension_of_channel("PJSIP/6831-0000001a") == "6831"
+    assert extension_of_channel("Local/6842@queue-agent-00000003;1") == "6842"
+    assert extension_of_channel("SIP/6811-00000001") == "6811"

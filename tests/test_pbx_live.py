@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import re
-from pathlib import Path
 
 import pytest
 
@@ -25,18 +23,10 @@ from pbxlab.check import check_capture
 from pbxlab.lab import SOUNDS
 from pbxlab.scenarios import SCENARIOS
 
-REPO = Path(__file__).resolve().parent.parent
 SECRET = "telmon-lab-secret"
 
 if kit.skip_reason() and not kit.required():
     pytestmark = pytest.mark.skip(reason=kit.skip_reason() or "")
-
-
-def telmon_account() -> str:
-    """asterisk_conf/manager.conf's account section as an administrator pastes it, with a secret set."""
-    text = (REPO / "asterisk_conf" / "manager.conf").read_text()
-    section = text[text.index("[telmon]"):]
-    return re.sub(r"^secret\s*=.*$", f"secret = {SECRET}", section, count=1, flags=re.M)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +34,7 @@ def pbx():
     found = kit.kit_dir()
     assert found is not None, kit.skip_reason()
     try:
-        running = kit.Pbx(found, append={"manager.conf": telmon_account()}).start(SOUNDS)
+        running = kit.Pbx(found, append={"manager.conf": kit.telmon_account(SECRET)}).start(SOUNDS)
     except kit.PbxError as exc:
         pytest.fail(str(exc))
     yield running

@@ -45,3 +45,24 @@ def test_list_show_and_decide(tmp_path):
     assert call.verdicts["R4"].result == "pass"
     assert telmon("review", "1795574606.0", "R3", "--reject", "--by", "x", "--database-url", db,
                   check=False).returncode == 2
+
+
+def test_outbound_greeting_names_the_staff_member_and_reaches_every_output(tmp_path):
+    import json
+    db = f"sqlite:///{tmp_path / 'o.db'}"
+    telmon("replay", "--database-url", db, str(TRACES / "h2_outbound_pstn.ami"))
+    store = Store.open(db)
+    (call,) = list(store.load_calls())
+    rec = call.record
+    assert rec.direction == "outbound" and len(rec.answered_by or "") > 6     # the customer answered
+    store.set_verdict(rec.linkedid, Verdict("R7", "unclear", dict(EVIDENCE, extension=rec.caller,
+                                                                     direction="outbound"), "unclear: ask: unclear"))
+    listing = telmon("review", "--database-url", db).stdout
+    assert f" {rec.caller} " in listing and rec.answered_by not in listing       # the staff member, not the customer
+    shown = telmon("review", rec.linkedid, "R7", "--database-url", db).stdout
+    assert f"greeting of {rec.caller}" in shown and rec.answered_by not in shown
+    # The speech verdict is in the JSON record and in the table.
+    (obj,) = [json.loads(line) for line in telmon("calls", "--json", "--database-url", db).stdout.splitlines()]
+    assert obj["verdicts"]["R7"]["result"] == "unclear" and obj["verdicts"]["R7"]["value"]["extension"] == rec.caller
+    table = telmon("calls", "--database-url", db).stdout
+    assert "R7" in table.splitlines()[0] and rec.answered_by not in table

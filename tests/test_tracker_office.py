@@ -78,7 +78,7 @@ def test_park_then_retrieved_by_a_colleague(parked_first):
                           ev("Hangup", 70.0, Uniqueid="1.0", Cause="16"),
                           ev("Hangup", 70.001, Uniqueid="3.0", Cause="16"))
     (rec,) = transcript(text)[0]
-    assert [(t.kind, t.by, t.to, t.answered) for t in rec.transfers] == [("park", "6831", "701", True)]
+    assert [(t.kind, t.by, t.to, t.answered) for t in rec.transfers] == [("park", "6831", "700", True)]
     assert rec.transfers[0].target.extension == "6832"
     assert rec.holds == []                                   # the music was the park, not a hold
     assert [(w.kind, round(w.seconds, 3)) for w in rec.waits] == [("ringing", 2.0), ("park", 40.003)]

@@ -11,7 +11,9 @@ from .cadence import Cadence
 from .record import CallRecord, Offer
 from .rules import Verdict
 
-RULE_ORDER = ("R1", "R4", "R5", "R8")
+# The greeting-check rules (R2, R3, R7) appear once the speech worker has judged the call
+# (``telmon calls --json``); a replayed stream has no recordings, so they never appear there.
+RULE_ORDER = ("R1", "R4", "R5", "R8", "R2", "R3", "R7")
 
 
 def _r(x: Optional[float]) -> Optional[float]:

@@ -104,6 +104,7 @@ class FeatureHandlers:
         if last is not None and last.kind == "park" and last.target is None and abs(ts - last.at) < 1.0:
             # ParkedCall can arrive before the BlindTransfer that parked the caller: one transfer.
             last.by = by.extension if by else last.by
+            last.to = e.get("Extension", "") or last.to
             return chan.call
         chan.call.transfers.append(Transfer("blind", by.extension if by else e.get("TransfererCallerIDNum", ""),
                                             e.get("Extension", ""), ts))

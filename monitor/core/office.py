@@ -102,7 +102,7 @@ class OfficeHandlers:
         call.voicemail_at, call.voicemail_box = ts, mailbox
         pending = call.pending_transfer(ts)
         if pending is not None:
-            pending.kind, pending.to = "voicemail", mailbox or pending.to
+            pending.kind = "voicemail"
 
     # -- park -----------------------------------------------------------------------
     def _parked(self, e: Event, ts: float) -> Optional[LiveCall]:
@@ -113,8 +113,8 @@ class OfficeHandlers:
         space = e.get("ParkingSpace", "")
         pending = call.pending_transfer(ts)
         if pending is not None:
-            pending.kind, pending.to = "park", space
-        else:   # parked by a DTMF feature or the Park() application: no BlindTransfer came first
+            pending.kind = "park"
+        else:   # parked before the BlindTransfer arrived, or by a DTMF feature / Park(): the space for now
             by = number_from_dialstring(e.get("ParkerDialString", "")) or e.get("ParkerDialString", "")
             call.transfers.append(Transfer("park", by, space, ts))
         return call
@@ -151,7 +151,7 @@ class OfficeHandlers:
             call.conference, call.conference_at = room, ts
             pending = call.pending_transfer(ts)
             if pending is not None:
-                pending.kind, pending.to = "conference", room
+                pending.kind = "conference"
         members = self.rooms.setdefault(room, {})
         for other in list(members.values()):
             self._met(other, chan, ts)

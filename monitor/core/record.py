@@ -73,6 +73,10 @@ class Hold:
 class Transfer:
     """The caller handed on: blind or attended transfer, park, sent into a conference room or a mailbox.
 
+    ``to`` is what the transferring phone dialled (the REFER target: ``700`` for a
+    park, ``*6832`` for a mailbox, the room), as for a blind transfer; for a park
+    made without a transfer (a DTMF feature), the parking space.
+
     ``target`` is the offer that took the caller: the phone rung, the colleague who
     retrieved the park (status ``UNPARK``) or the first person met in the room
     (``CONFERENCE``). A transfer to voicemail has none and loses nobody.

@@ -1,11 +1,9 @@
 """The FastAGI service (``agi://HOST:4573/answered``) the dialplan calls when a call is answered.
 
-Per session it tags the answering channel with its department and person
-(channel variables ``TELMON_DEPARTMENT``, ``TELMON_PERSON``, ``TELMON_EXTENSION``,
-which also land in CDRs), starts ``MixMonitor`` on the answered leg with the
-answering party's own voice in a separate file (``r()``: the audio Asterisk
-receives from that phone), and leaves a job file in the spool directory for the
-speech worker. The session returns at once so the caller is bridged without delay.
+The protocol and the threaded server live here; what a session does is a handler
+(``monitor/live/greeting_hook.py``: tag the answering channel, start the greeting
+recording, leave a job for the speech worker). A session returns at once so the
+caller is bridged without delay, and logs one INFO line without phone numbers.
 
 pyst2's ``asterisk.agi.AGI`` speaks the AGI protocol (environment block, commands,
 ``200 result=`` replies) and is used for exactly that. Its constructor installs a
@@ -15,26 +13,18 @@ and the AGI object is built without its constructor (:func:`open_agi`).
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
-import re
 import socket
 import socketserver
 import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Optional
 
 from asterisk.agi import AGI, AGIException
 
-from ..directory import Directory
-
 log = logging.getLogger(__name__)
 
 SESSION_TIMEOUT = 10.0    # seconds a silent Asterisk may keep a session thread
-_SAFE = re.compile(r"[^0-9A-Za-z._-]")
 
 
 class AgiHeaderError(ValueError):
@@ -66,56 +56,6 @@ def open_agi(rfile: Any, wfile: Any) -> AGI:
     return agi
 
 
-@dataclass(frozen=True)
-class GreetingJob:
-    """What the speech worker needs to check one greeting."""
-
-    linkedid: str
-    uniqueid: str
-    channel: str
-    extension: str
-    department: Optional[str]
-    person: Optional[str]
-    started: float
-    answering_audio: str      # the answering party's voice only
-    mixed_audio: str          # both directions (deleted with the job)
-
-
-class AnsweredHandler:
-    """Handles ``agi://.../answered,<extension>[,<linkedid>]`` sessions."""
-
-    def __init__(self, directory: Directory, spool_dir: str, record_format: str = "wav16") -> None:
-        self.directory = directory
-        self.spool = Path(spool_dir)
-        self.record_format = record_format
-        self.spool.mkdir(parents=True, exist_ok=True)
-
-    def __call__(self, agi: AGI) -> GreetingJob:
-        env = agi.env
-        # The dialplan passes the extension, or a queue's member interface
-        # ("PJSIP/6834", "Local/6842@queue-agent"); with nothing given, the answering
-        # channel's own caller ID is its extension.
-        given = env.get("agi_arg_1") or env.get("agi_callerid", "")
-        extension = given.rsplit("/", 1)[-1].split("@", 1)[0]
-        linkedid = env.get("agi_arg_2") or env["agi_uniqueid"]
-        person = self.directory.person(extension)
-        department = self.directory.department_of(extension)
-        agi.set_variable("TELMON_EXTENSION", extension)
-        agi.set_variable("TELMON_DEPARTMENT", department or "")
-        agi.set_variable("TELMON_PERSON", person.name if person else "")
-        stem = self.spool / f"{_SAFE.sub('_', linkedid)}-{_SAFE.sub('_', env['agi_uniqueid'])}"
-        answering = f"{stem}-answering.{self.record_format}"
-        mixed = f"{stem}-mixed.{self.record_format}"
-        agi.appexec("MixMonitor", f"{mixed},r({answering})")
-        job = GreetingJob(linkedid, env["agi_uniqueid"], env["agi_channel"], extension, department,
-                          person.name if person else None, time.time(), answering, mixed)
-        final = Path(f"{stem}.json")      # not with_suffix: uniqueids contain dots
-        tmp = Path(f"{stem}.json.tmp")
-        tmp.write_text(json.dumps(job.__dict__, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, final)           # the worker never sees half a job
-        return job
-
-
 class _Session(socketserver.StreamRequestHandler):
     server: "AgiServer"
 
@@ -123,6 +63,7 @@ class _Session(socketserver.StreamRequestHandler):
         peer = "%s:%s" % self.client_address[:2]
         self.request.settimeout(SESSION_TIMEOUT)
         wfile = self.request.makefile("w", encoding="utf-8", newline="\n")
+        began = time.monotonic()
         try:
             agi = open_agi(self.rfile, wfile)
             script = agi.env.get("agi_network_script", "").split("?", 1)[0].strip("/")
@@ -130,8 +71,11 @@ class _Session(socketserver.StreamRequestHandler):
             if handler is None:
                 log.warning("FastAGI from %s: unknown script %r; the call continues", peer, script)
                 return
-            handler(agi)
+            summary = handler(agi)
             self.server.count("ok")
+            # One line per session at INFO, with what an operator needs and no phone numbers:
+            # the handler's summary names the extension, the call and what was started.
+            log.info("FastAGI %s: %s (%.1f ms)", script, summary, (time.monotonic() - began) * 1000)
         except AgiHeaderError as exc:
             self.server.count("malformed")
             log.warning("FastAGI from %s: malformed AGI header (%s); session closed, the call continues in "

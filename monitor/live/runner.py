@@ -46,6 +46,7 @@ class ThreadedSink:
         self.inner = inner
         self.queue: "queue.Queue[object]" = queue.Queue()
         self.backoff_min, self.backoff_max = backoff_min, backoff_max
+        self._after: list[Callable[[], None]] = []
         self._thread = threading.Thread(target=self._work, name="telmon-db-writer", daemon=True)
         self._thread.start()
 
@@ -56,6 +57,13 @@ class ThreadedSink:
     def verdict_settled(self, linkedid: str, verdict: Verdict) -> None:
         """Queue a late verdict."""
         self.queue.put(("verdict", (linkedid, verdict)))
+
+    def after_written(self, action: Callable[[], None]) -> None:
+        """Run ``action`` in the writer thread once everything queued before it is committed.
+
+        The speech worker deletes a recording this way: only after its verdicts are stored.
+        """
+        self.queue.put(("after", action))
 
     @property
     def backlog(self) -> int:
@@ -73,21 +81,37 @@ class ThreadedSink:
             except queue.Empty:
                 item = None
             if item is _STOP:
-                self.inner.try_flush()
+                if self.inner.try_flush():
+                    self._run_after()
                 return
             if item is not None:
                 kind, payload = typing.cast(tuple[str, Any], item)
                 if kind == "call":
                     self.inner.call_finished(payload)    # batches; written when full or idle
+                elif kind == "after":
+                    self._after.append(payload)          # run once what came before it is committed
+                    if self.inner.health.up and self.inner.try_flush():
+                        self._run_after()
                 else:
                     self.inner.verdict_settled(*payload)
             if self.queue.empty() and time.monotonic() >= next_try:
                 if self.inner.try_flush():
+                    self._run_after()
                     delay = self.backoff_min
                     next_try = 0.0
                 else:
                     next_try = time.monotonic() + delay * random.uniform(0.8, 1.2)
                     delay = min(self.backoff_max, delay * 2)
+
+    def _run_after(self) -> None:
+        """Everything queued so far is committed: run the actions that waited for it (a database
+        outage keeps them waiting, so a recording is never deleted before its verdict is stored)."""
+        actions, self._after = self._after, []
+        for action in actions:
+            try:
+                action()
+            except Exception:   # e.g. a file that cannot be deleted: logged, the writer goes on
+                log.exception("post-commit action failed")
 
     def close(self, timeout: Optional[float] = None, spill_dir: Optional[Path] = None) -> int:
         """Write everything queued, then stop the writer; calls the database did not take in

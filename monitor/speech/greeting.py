@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from .audio import Audio
+from .bandwidth import Bandwidth, measure_bandwidth, to_8khz
 from .check import (APOLOGY_PHRASES, ASK_PHRASES, NOT_STATED, STATED, UNCLEAR, ItemResult, SpeechThresholds,
                     Word, check_phrase, combine)
 from .gate import GateResult, GateThresholds, detect_speech, pause_after
@@ -44,22 +45,30 @@ class GreetingCheck:
     verdicts: dict[str, SpeechVerdict]
     words: list[Word]
     gate: GateResult
-    sample_rate: int
+    sample_rate: int          # the rate the audio was judged at (8000 for narrowband audio in a 16 kHz file)
     seconds: float
     engine: str
+    bandwidth: Optional[Bandwidth] = None
 
 
 def check_greeting(engine, audio: Audio, expected: Expected, rules: Sequence[str] = ("R3",),
                    head_seconds: float = 8.0, limits: SpeechThresholds = SpeechThresholds(),
                    gate_limits: GateThresholds = GateThresholds()) -> GreetingCheck:
-    """Run the check (``engine`` is a loaded :class:`~monitor.speech.engine.Engine`)."""
+    """Run the check (``engine`` is a loaded :class:`~monitor.speech.engine.Engine`).
+
+    The bandwidth is the audio's, not the file's: narrowband audio in a 16 kHz
+    file is brought back to 8 kHz and judged with the narrowband thresholds.
+    """
     clip = audio.head(pause_after(audio.samples, audio.rate, head_seconds))
+    band = measure_bandwidth(clip.samples, clip.rate)
+    if clip.rate == 16000 and not band.wideband:
+        clip = Audio(to_8khz(clip.samples, clip.rate), 8000, clip.source_format)
     gate = detect_speech(clip.samples, clip.rate, gate_limits)
     engine_name = f"vosk/{engine.info.name}"
     if not gate.speech:
         reason = f"no speech in the first {head_seconds:g} s ({gate.reason}): needs review"
         verdicts = {r: SpeechVerdict(r, UNCLEAR, 0.0, [], reason) for r in rules}
-        return GreetingCheck(verdicts, [], gate, clip.rate, clip.seconds, engine_name)
+        return GreetingCheck(verdicts, [], gate, clip.rate, clip.seconds, engine_name, band)
     extra = list(APOLOGY_PHRASES) + list(ASK_PHRASES)
     grammar = build_grammar(list(expected.department) + list(expected.name), expected.distractors,
                             engine.known, extra)
@@ -78,7 +87,7 @@ def check_greeting(engine, audio: Audio, expected: Expected, rules: Sequence[str
         else:
             continue
         verdicts[rule] = _verdict(rule, items)
-    return GreetingCheck(verdicts, words, gate, clip.rate, clip.seconds, engine_name)
+    return GreetingCheck(verdicts, words, gate, clip.rate, clip.seconds, engine_name, band)
 
 
 def _verdict(rule: str, items: list[ItemResult]) -> SpeechVerdict:

@@ -1,76 +1,38 @@
-"""The speech worker: greeting checks in a process pool, outside the AMI event loop.
+"""The speech worker: greeting checks in worker processes, outside the AMI event loop.
 
-A finished call whose answering party was recorded (a job file from the FastAGI
-service in the spool directory) is queued here; a pool of processes, each with
-the model loaded once, runs the check; the verdicts come back as late verdicts
-(``verdict_settled``), like R8. A slow or failing check never delays call
-tracking. The backlog is bounded: when it is full a call's greeting is not
-checked, which is logged, counted (``overflows``) and recorded as ``unclear``.
-A corrupt or missing recording fails that call's speech verdicts only.
-Recordings are deleted after the check unless ``retain`` is set.
+Every finished call is handed over (``call_finished`` never blocks): a dispatcher
+thread claims the call's jobs in the spool (:mod:`.spool`), picks the one of the
+staff member the rules are about (the answering extension inbound, the caller
+outbound), and deletes any other recording of the call unchecked (internal
+calls, transfer targets, a second answer). It waits until MixMonitor has closed
+the file, then a worker process (:mod:`.pool`, the model loaded once) runs the
+check and the verdicts come back as late verdicts (``settle``), like R8. The
+recording and the claim are deleted once the database has committed them
+(``after_commit``), unless ``retain`` is set. The backlog is bounded: beyond it a
+greeting is not checked, which is logged, counted (``overflows``) and recorded as
+``unclear``. A corrupt or missing recording, or a check that kills its process
+twice, fails that call's speech verdicts only.
 """
 from __future__ import annotations
 
-import json
 import logging
+import queue
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
+import time
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..core.record import INBOUND, OUTBOUND
 from ..core.rules import NA, Verdict
 from ..pipeline import Finished
+from .check_job import RESULT_OF, init_child, plain, run_check
+from .pool import CheckPool
+from .spool import Claim, Spool, wait_closed
 
 log = logging.getLogger(__name__)
 
-RESULT_OF = {"stated": "pass", "not_stated": "fail", "unclear": "unclear"}
-_ENGINE: Any = None
-
-
-def _init_child(model_path: Optional[str]) -> None:
-    global _ENGINE
-    from .engine import Engine
-    _ENGINE = Engine.load(model_path)
-
-
-def run_check(job: dict, expected: Optional[dict], rules: list[str], head_seconds: float,
-              retain: bool, limits: Any = None) -> dict[str, dict]:
-    """In a pool process: check one greeting; returns rule -> verdict fields (JSON-ready)."""
-    from .audio import AudioError, read_audio
-    from .greeting import Expected, check_greeting
-    audio_path = job["answering_audio"]
-    try:
-        if expected is None:
-            return {r: _plain(r, "n/a", None, f"extension {job['extension']} is not in the directory") for r in rules}
-        try:
-            audio = read_audio(audio_path)
-        except AudioError as exc:
-            return {r: _plain(r, "unclear", None, f"recording unusable: {exc}") for r in rules}
-        result = check_greeting(_ENGINE, audio, Expected(**expected), rules, head_seconds,
-                                *([limits] if limits is not None else []))
-        out = {}
-        for rule, v in result.verdicts.items():
-            evidence = {
-                "confidence": v.confidence, "sample_rate": result.sample_rate, "engine": result.engine,
-                "seconds": round(result.seconds, 2), "speech": result.gate.speech, "gate": result.gate.reason,
-                "items": [{"item": i.item, "result": i.result, "expected": i.expected, "heard": i.heard,
-                           "similarity": i.similarity, "confidence": i.confidence} for i in v.items],
-                "words": [[w.text, round(w.conf, 3), round(w.start, 2), round(w.end, 2)] for w in result.words],
-            }
-            if retain:
-                evidence["recording"] = audio_path   # a reviewer can listen to it
-            out[rule] = _plain(rule, RESULT_OF[v.result], evidence, f"{v.result}: {v.reason}")
-        return out
-    finally:
-        if not retain:
-            for key in ("answering_audio", "mixed_audio"):
-                Path(job.get(key, "")).unlink(missing_ok=True)
-
-
-def _plain(rule: str, result: str, value: Any, detail: str) -> dict:
-    return {"rule": rule, "result": result, "value": value, "detail": detail}
+__all__ = ["RESULT_OF", "SpeechWorker", "rules_for", "run_check"]
+SWEEP_SECONDS = 600.0
 
 
 def rules_for(finished: Finished) -> list[str]:
@@ -86,25 +48,36 @@ def rules_for(finished: Finished) -> list[str]:
     return []
 
 
+def _run_now(fn: Callable[[], None]) -> None:
+    fn()
+
+
 class SpeechWorker:
-    """A pipeline sink that schedules greeting checks and reports their verdicts."""
+    """A pipeline sink that schedules greeting checks, reports their verdicts and cleans the spool."""
 
     def __init__(self, spool_dir: str, directory, settle: Callable[[str, Verdict], None],
                  processes: int = 1, max_backlog: int = 100, head_seconds: float = 8.0,
-                 retain: bool = False, model_path: Optional[str] = None, limits: Any = None) -> None:
-        self.spool = Path(spool_dir)
+                 retain: bool = False, model_path: Optional[str] = None, limits: Any = None,
+                 after_commit: Callable[[Callable[[], None]], None] = _run_now, file_wait: float = 10.0,
+                 stale_seconds: float = 5 * 3600.0, check_timeout: float = 120.0) -> None:
+        self.spool = Spool(spool_dir, stale_seconds)
         self.directory = directory
         self.settle = settle
         self.max_backlog = max_backlog
         self.head_seconds = head_seconds
         self.retain = retain
         self.limits = limits
-        self.overflows = 0
-        self.failures = 0
-        self.checked = 0
+        self.after_commit = after_commit
+        self.file_wait = file_wait
+        self.overflows = self.failures = self.checked = self.discarded = 0
         self._backlog = 0
         self._lock = threading.Lock()
-        self._pool = ProcessPoolExecutor(max_workers=processes, initializer=_init_child, initargs=(model_path,))
+        self.pool = CheckPool(run_check, processes, init_child, (model_path,), timeout=check_timeout)
+        self._intake: "queue.Queue[Optional[tuple]]" = queue.Queue()
+        self._thread = threading.Thread(target=self._dispatch, name="telmon-speech-intake", daemon=True)
+        self._thread.start()
+        for claim in self.spool.unfinished():      # a previous telmon stopped before storing these verdicts
+            self._intake.put(("recover", claim))
 
     @property
     def backlog(self) -> int:
@@ -112,58 +85,119 @@ class SpeechWorker:
         return self._backlog
 
     def call_finished(self, finished: Finished) -> None:
-        """Queue the greeting check of a finished call (never blocks)."""
-        rules = rules_for(finished)
-        if not rules:
-            return   # most calls: no spool lookup on the event loop at all
+        """Hand a finished call to the dispatcher (never blocks; no file access on the event loop)."""
         rec = finished.record
-        job = self._job_for(rec.linkedid, rec.caller if rec.direction == OUTBOUND else rec.answered_by)
-        if job is None:
-            return
-        with self._lock:
-            if self._backlog >= self.max_backlog:
-                self.overflows += 1
-                log.warning("speech backlog full (%d checks waiting): greeting of call %s not checked",
-                            self._backlog, rec.linkedid)
-                for rule in rules:
-                    self.settle(rec.linkedid, Verdict(rule, "unclear", None, "not checked: speech backlog full"))
-                return
-            self._backlog += 1
-        from .greeting import expected_for
-        expected = expected_for(self.directory, job["extension"])
-        future = self._pool.submit(run_check, job, asdict(expected) if expected else None, rules,
-                                   self.head_seconds, self.retain, self.limits)
-        future.add_done_callback(lambda f: self._done(rec.linkedid, rules, job, f))
+        rules = rules_for(finished)
+        staff = rec.caller if rec.direction == OUTBOUND else rec.answered_by
+        overflow = False
+        if rules:
+            with self._lock:
+                overflow = self._backlog >= self.max_backlog
+                if not overflow:
+                    self._backlog += 1
+        self._intake.put(("call", rec.linkedid, rules, staff, overflow))
 
     def verdict_settled(self, linkedid: str, verdict: Verdict) -> None:
         """Late verdicts of other rules need nothing from the speech worker."""
 
-    def _job_for(self, linkedid: str, extension: Optional[str]) -> Optional[dict]:
-        for path in sorted(self.spool.glob(f"{linkedid}-*.json")):
+    def _dispatch(self) -> None:
+        last_sweep = 0.0
+        while True:
             try:
-                job = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                log.warning("greeting job %s unreadable: %s", path, exc)
-                continue
-            if extension is None or job.get("extension") == extension:
-                path.unlink(missing_ok=True)
-                return job
-        return None
+                item = self._intake.get(timeout=60)
+            except queue.Empty:
+                item = ()
+            if time.monotonic() - last_sweep >= SWEEP_SECONDS:
+                last_sweep = time.monotonic()
+                self.spool.sweep()
+            if item is None:
+                return
+            try:
+                if item and item[0] == "call":
+                    self._take_call(*item[1:])
+                elif item:
+                    self._recover(item[1])
+            except Exception:   # one bad job never stops the worker
+                log.exception("speech intake failed on %s", item[1])
 
-    def _done(self, linkedid: str, rules: list[str], job: dict, future: Future) -> None:
+    def _take_call(self, linkedid: str, rules: list[str], staff: Optional[str], overflow: bool) -> None:
+        claims = self.spool.claim(linkedid)
+        mine = next((c for c in claims if rules and c.job.get("extension") == staff), None)
+        for other in claims:
+            if other is not mine:    # not the person the rules are about: deleted unchecked
+                self.discarded += 1
+                log.info("greeting recording of call %s (extension %s) deleted unchecked: %s", linkedid,
+                         other.job.get("extension"), "no greeting rule applies" if not rules else
+                         "not the staff member the rules are about")
+                self.spool.release(other)
+        if not rules:
+            return
+        if mine is None or overflow:
+            if not overflow:
+                self._finish_backlog()
+            elif mine is not None:
+                self.overflows += 1
+                log.warning("speech backlog full (%d checks waiting): greeting of call %s not checked",
+                            self._backlog, linkedid)
+                self._settle(linkedid, mine, {r: plain(r, "unclear", None, "not checked: speech backlog full")
+                                              for r in rules}, count=False)
+            return
+        from .greeting import expected_for
+        expected = expected_for(self.directory, mine.job["extension"])
+        self.spool.note(mine, rules=rules, expected=asdict(expected) if expected else None)
+        self._submit(linkedid, mine)
+
+    def _recover(self, claim: Claim) -> None:
+        if not claim.job.get("rules"):
+            log.info("greeting job %s was claimed but never checked: removed", claim.path.name)
+            self.spool.release(claim)
+            return
+        log.info("greeting check of call %s resumed after a restart", claim.job.get("linkedid"))
+        with self._lock:
+            self._backlog += 1
+        self._submit(claim.job["linkedid"], claim)
+
+    def _submit(self, linkedid: str, claim: Claim) -> None:
+        rules = claim.job["rules"]
+        if not wait_closed(claim.audio, self.file_wait):
+            # Never read a file Asterisk is still writing (its WAV header is written on close).
+            why = (f"recording not finished: Asterisk had not closed it {self.file_wait:g} s after the call ended"
+                   if claim.audio.exists() else "recording unusable: missing (Asterisk wrote no file)")
+            self._settle(linkedid, claim, {r: plain(r, "unclear", None, why) for r in rules})
+            return
+        self.pool.submit((claim.job, claim.job.get("expected"), rules, self.head_seconds, self.retain, self.limits),
+                         lambda result, error: self._done(linkedid, claim, result, error))
+
+    def _done(self, linkedid: str, claim: Claim, results: Optional[dict], error: Optional[BaseException]) -> None:
+        rules = claim.job["rules"]
+        if error is not None:
+            self.failures += 1
+            log.error("greeting check of call %s failed: %s", linkedid, error)
+            results = {r: plain(r, "unclear", None, f"check failed: {error}") for r in rules}
+        else:
+            self.checked += 1
+        self._settle(linkedid, claim, results or {})
+
+    def _settle(self, linkedid: str, claim: Claim, results: dict, count: bool = True) -> None:
+        for fields in results.values():
+            verdict = Verdict(fields["rule"], fields["result"] if fields["result"] != "n/a" else NA,
+                              fields["value"], fields["detail"])
+            self.settle(linkedid, verdict)
+            ev: dict = verdict.value if isinstance(verdict.value, dict) else {}
+            log.info("greeting check of call %s, extension %s: %s %s (%s)%s", linkedid, claim.job.get("extension"),
+                     verdict.rule, verdict.result, verdict.detail,
+                     f", judged at {ev['sample_rate']} Hz ({ev.get('bandwidth')})" if ev.get("sample_rate") else "")
+        if count:
+            self._finish_backlog()
+        # Delete only once the verdicts are in the database: a crash before that leaves the claim to redo.
+        self.after_commit(lambda: self.spool.release(claim, keep_audio=self.retain))
+
+    def _finish_backlog(self) -> None:
         with self._lock:
             self._backlog -= 1
-        try:
-            results = future.result()
-            self.checked += 1
-        except Exception as exc:   # the worker process died or the check crashed: this call only
-            self.failures += 1
-            log.error("greeting check of call %s failed: %s", linkedid, exc)
-            results = {r: _plain(r, "unclear", None, f"check failed: {exc}") for r in rules}
-        for fields in results.values():
-            self.settle(linkedid, Verdict(fields["rule"], fields["result"] if fields["result"] != "n/a" else NA,
-                                          fields["value"], fields["detail"]))
 
     def close(self, wait: bool = True) -> None:
         """Finish queued checks (or drop them) and stop the processes."""
-        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+        self._intake.put(None)
+        self._thread.join()
+        self.pool.close(wait=wait)

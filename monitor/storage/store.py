@@ -28,7 +28,9 @@ from ..core.rules import PENDING, Verdict
 from .convert import _CHILDREN, _insert_values, record_from_row
 from .failures import StorageUnavailable, is_transient, reason
 from .merge import stored_knowledge
-from .migrate import HalfMigrated, migrate, sqlite_pragmas
+from .migrate import MIGRATIONS, HalfMigrated, migrate, sqlite_pragmas
+
+__all__ = ["MIGRATIONS", "StorageError", "Store", "StoredCall", "StorageUnavailable"]
 from .models import CallRow, DeadLetterRow, VerdictRow
 from .spill import call_to_json
 

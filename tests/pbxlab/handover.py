@@ -35,7 +35,7 @@ async def _park_retrieved(lab: Lab, number: str, retriever: str, after: float) -
     return [call("park", caller=number, dialed="6831", direction="inbound", outcome="answered",
                  start=invite(caller), end=hangup_time(caller, retrieve), answered_by="6831",
                  answered_at=answered(leg), offers=[offer("6831", leg), met(retriever, got)],
-                 transfers=[{"kind": "park", "by": "6831", "to": "701", "answered_by": retriever,
+                 transfers=[{"kind": "park", "by": "6831", "to": "700", "answered_by": retriever,
                              "target_ring_seconds": 0.0}],
                  waits=[wait("ringing", invite(caller), answered(leg)), wait("park", parked, got)])]
 
@@ -64,7 +64,7 @@ async def park_timeout(lab: Lab) -> list[dict[str, Any]]:
     return [call("park", caller="01050010008", dialed="6831", direction="inbound", outcome="answered",
                  start=invite(caller), end=hangup_time(caller, back), answered_by="6831",
                  answered_at=answered(leg), offers=[offer("6831", leg), target],
-                 transfers=[{"kind": "park", "by": "6831", "to": "701", "answered_by": "6831",
+                 transfers=[{"kind": "park", "by": "6831", "to": "700", "answered_by": "6831",
                              "target_ring_seconds": target["ring_seconds"]}],
                  waits=[wait("ringing", invite(caller), answered(leg)), wait("park", parked, got)])]
 
@@ -78,7 +78,7 @@ async def park_abandon(lab: Lab) -> list[dict[str, Any]]:
     return [call("park", caller="01050010009", dialed="6831", direction="inbound", outcome="answered",
                  start=invite(caller), end=hangup_time(caller), answered_by="6831",
                  answered_at=answered(leg), offers=[offer("6831", leg)],
-                 transfers=[{"kind": "park", "by": "6831", "to": "701", "answered_by": None,
+                 transfers=[{"kind": "park", "by": "6831", "to": "700", "answered_by": None,
                              "target_ring_seconds": None}],
                  waits=[wait("ringing", invite(caller), answered(leg)), wait("park", parked, gone)])]
 
@@ -190,7 +190,7 @@ async def xfer_voicemail(lab: Lab) -> list[dict[str, Any]]:
     return [call("xfer", caller="01050010022", dialed="6831", direction="inbound", outcome="answered",
                  start=invite(caller), end=hangup_time(caller), answered_by="6831", answered_at=answered(leg),
                  offers=[offer("6831", leg)],
-                 transfers=[{"kind": "voicemail", "by": "6831", "to": "6832", "answered_by": None,
+                 transfers=[{"kind": "voicemail", "by": "6831", "to": "*6832", "answered_by": None,
                              "target_ring_seconds": None}],
                  waits=[wait("ringing", invite(caller), answered(leg)), wait("transfer", moved, moved)])]
 

@@ -12,6 +12,7 @@ The configuration is the kit's generic ``sample-conf`` with the lab's own files
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -44,6 +45,13 @@ def skip_reason() -> Optional[str]:
 def required() -> bool:
     """True when a missing kit must fail the run instead of skipping (CI sets TELMON_REQUIRE_PBX=1)."""
     return os.environ.get("TELMON_REQUIRE_PBX", "") not in ("", "0")
+
+
+def telmon_account(secret: str) -> str:
+    """asterisk_conf/manager.conf's ``[telmon]`` section as an administrator pastes it, with ``secret`` set."""
+    text = (REPO / "asterisk_conf" / "manager.conf").read_text()
+    section = text[text.index("[telmon]"):]
+    return re.sub(r"^secret\s*=.*$", f"secret = {secret}", section, count=1, flags=re.M)
 
 
 class PbxError(RuntimeError):
