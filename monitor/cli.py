@@ -4,7 +4,8 @@ Subcommands: ``replay`` (recorded AMI streams into the database, with a verdict
 table or ``--json``), ``calls`` (stored calls in the same formats), ``demo`` (the
 bundled real captures replayed live, verdicts printed as calls end) and
 ``directory`` (check a directory file), ``run``/``simulate`` (monitor/cli_live.py),
-``models``, ``check-greeting``, ``review``, ``report``, ``doctor``/``migrate``
+``models``, ``check-greeting``, ``review``, ``report``, ``backfill`` (calls from
+Asterisk's CEL, monitor/cli_backfill.py), ``doctor``/``migrate``
 (monitor/doctor/), and the workbench's ``web``, ``user``, ``audit``, ``purge``
 (monitor/web/commands.py). Configuration: defaults <
 file < environment < flags (see ``monitor/config.py``).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import math
 import os
 import re
 import sys
@@ -26,28 +28,38 @@ from .config import ConfigError, Settings, add_common_flags, load_settings, over
 from .core.tracker import TrackerOptions
 from .directory import Directory, DirectoryError, load_directory
 from .pipeline import Pipeline
+from .masking import ScrubbingFormatter, log_unmasked
 from .render import print_json, print_table
-from .replay import Collector, StoreSink, Tally, pending_verdicts, replay_files
+from .replay import Collector, StoreSink, Tally, finish_storing, pending_verdicts, replay_files
+from .storage.spill import load_spilled
 from .storage.store import StorageError, Store
 
 log = logging.getLogger("telmon")
+LATEST_SINCE = 4102444800.0   # 2100-01-01: a --since beyond it is a typo
 
 
 def parse_since(text: str, now: Optional[float] = None) -> float:
     """``--since``: epoch seconds, an ISO date/time, or an age like ``90m``, ``2h``, ``7d``."""
     now = time.time() if now is None else now
     m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd])", text.strip())
+    value: Optional[float] = None
     if m:
-        return now - float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        return dt.datetime.fromisoformat(text).timestamp()
-    except ValueError:
+        value = now - float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    if value is None:
+        try:
+            value = float(text)
+        except ValueError:
+            pass
+    if value is None:
+        try:
+            value = dt.datetime.fromisoformat(text).timestamp()
+        except (ValueError, OverflowError, OSError):
+            pass
+    # nan and inf parse as floats; a time before 1970 or after 2100 is a typo, not a window.
+    if value is None or not math.isfinite(value) or not 0 <= value <= LATEST_SINCE:
         raise argparse.ArgumentTypeError(
-            f"--since {text!r}: give epoch seconds, an ISO time (2026-11-25T09:00) or an age (2h, 7d)") from None
+            f"--since {text!r}: give epoch seconds, an ISO time (2026-11-25T09:00) or an age (2h, 7d)")
+    return value
 
 
 def _setup(args: argparse.Namespace) -> tuple[Settings, Directory]:
@@ -64,6 +76,7 @@ def _pipeline(settings: Settings, directory: Directory, sinks: list) -> Pipeline
 def cmd_replay(args: argparse.Namespace) -> int:
     """Ingest recorded AMI streams, then print the verdict table (or JSON lines)."""
     settings, directory = _setup(args)
+    unmasked = _unmasked(args, "telmon replay --json")
     paths = [Path(p) for p in args.files]
     for p in paths:
         if not p.is_file():
@@ -74,6 +87,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     store = None
     if not args.no_store:
         store = Store.open(settings.database_url)
+        load_spilled(store, settings.spill_path)     # calls an earlier run could not store
         sinks.insert(0, StoreSink(store))
     pipeline = _pipeline(settings, directory, sinks)
     if store is not None:
@@ -82,15 +96,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
     pipeline.flush("end of recording: the call had not ended")
     pipeline.tick()
     for sink in sinks:
-        if isinstance(sink, StoreSink):
-            sink.flush()
+        if isinstance(sink, StoreSink) and not finish_storing(sink, settings.spill_path):
+            # The database stayed away (disk full, server down): nothing lost, one line, exit 1.
+            print(f"telmon replay: database unavailable ({sink.health.last_error}); {sink.saved} calls stored, "
+                  f"the rest saved in {settings.spill_path} (stored by the next replay or run)", file=sys.stderr)
+            return 1
     if isinstance(collector, Tally):
         _summary(pipeline, collector.calls, len(collector.pending))
         return 0
     rows = collector.ordered()
     if args.json:
         for f in rows:
-            print_json(f.record, f.verdicts, settings.cadence_obj, f.department, sys.stdout)
+            print_json(f.record, f.verdicts, settings.cadence_obj, f.department, sys.stdout, unmasked)
     else:
         print_table(((f.record, f.verdicts, f.department) for f in rows), settings.cadence_obj, sys.stdout)
     _summary(pipeline, len(rows), pending_verdicts(rows))
@@ -110,15 +127,26 @@ def _summary(pipeline: Pipeline, calls: int, pending: int) -> None:
     print("telmon: " + "; ".join(parts), file=sys.stderr)
 
 
+def _unmasked(args: argparse.Namespace, what: str) -> bool:
+    """Full numbers only with ``--unmasked --reason``, and only as JSON; logged with who asked and why."""
+    if not getattr(args, "unmasked", False):
+        return False
+    if not args.json or not (args.reason or "").strip():
+        raise argparse.ArgumentTypeError("--unmasked needs --json and --reason WHY (it is logged)")
+    log_unmasked(what, args.reason)
+    return True
+
+
 def cmd_calls(args: argparse.Namespace) -> int:
     """Print stored calls (optionally since a time) as a table or JSON lines."""
     settings, _ = _setup(args)
-    store = Store.open(settings.database_url)
     since = parse_since(args.since) if args.since else None
+    unmasked = _unmasked(args, "telmon calls --json")
+    store = Store.open(settings.database_url)
     rows = store.load_calls(since=since, department=args.department)
     if args.json:
         for c in rows:
-            print_json(c.record, c.verdicts, settings.cadence_obj, c.department, sys.stdout)
+            print_json(c.record, c.verdicts, settings.cadence_obj, c.department, sys.stdout, unmasked)
     else:
         print_table(((c.record, c.verdicts, c.department) for c in rows), settings.cadence_obj, sys.stdout)
     return 0
@@ -192,6 +220,13 @@ def cmd_workbench(args: argparse.Namespace) -> int:
     return audit.run(args, Store.open(settings.database_url).engine, parse_since(args.since or "7d"))
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """Judge and store past calls from Asterisk's CEL (monitor/cli_backfill.py)."""
+    from . import cli_backfill
+    settings, directory = _setup(args)
+    return cli_backfill.run(args, settings, lambda sinks: _pipeline(settings, directory, sinks))
+
+
 def cmd_directory(args: argparse.Namespace) -> int:
     """Check a directory file and summarise it."""
     directory = load_directory(args.file)
@@ -199,6 +234,11 @@ def cmd_directory(args: argparse.Namespace) -> int:
         people = directory.people_in(dept.name)
         print(f"{dept.name}: {', '.join(str(r) for r in dept.ranges)}; {len(people)} people")
     return 0
+
+
+def _unmask_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--unmasked", action="store_true", help="full caller numbers in --json (logged, with --reason)")
+    p.add_argument("--reason", help="why full numbers are needed (goes to the unmasked-export log)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("replay", help="ingest recorded AMI streams and print verdicts")
     p.add_argument("files", nargs="+", help="recorded AMI streams (raw bytes as received)")
-    p.add_argument("--json", action="store_true", help="one JSON object per finished call")
+    p.add_argument("--json", action="store_true", help="one JSON object per finished call (numbers masked)")
+    _unmask_flags(p)
     p.add_argument("--no-store", action="store_true", help="judge only, do not write the database")
     p.add_argument("--quiet", action="store_true",
                    help="no per-call output, only the summary (backfills: memory stays flat)")
@@ -217,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("calls", help="print stored calls")
-    p.add_argument("--json", action="store_true", help="one JSON object per call")
+    p.add_argument("--json", action="store_true", help="one JSON object per call (numbers masked)")
+    _unmask_flags(p)
     p.add_argument("--since", help="epoch seconds, ISO time, or an age such as 2h or 7d")
     p.add_argument("--department", help="only calls of this department")
     add_common_flags(p)
@@ -242,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loop", action="store_true", help="start again at the end")
     p.add_argument("--drop-after", type=int, help="drop client connections after this many events")
     p.add_argument("--restart-after", type=int, help="simulate an Asterisk restart after this many events")
+    p.add_argument("--cel-out", help="write the CEL events played to this CSV, as Asterisk's cel_custom would")
     p.set_defaults(func=cli_live.simulate)
 
     p = sub.add_parser("models", help="list the speech models and prove one loads")
@@ -261,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_flags(p)
     p.set_defaults(func=cmd_report)
 
+    from . import cli_backfill
+    cli_backfill.add_parser(sub, add_common_flags, parse_since).set_defaults(func=cmd_backfill)
+
     from .doctor import command as doctor_command
     doctor_command.add_parsers(sub, add_common_flags)
 
@@ -276,11 +322,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run telmon; returns the process exit code."""
+    # Everything telmon writes (database, WAL, exports, spill and audit files) is the owner's, readable
+    # by the shared group at most (README: "Files and the shared group"); never by other local users.
+    os.umask(0o027)
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet = args.command not in ("run", "simulate")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:   # no caller number reaches a log, whatever logs it
+        handler.setFormatter(ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     try:
         return int(args.func(args) or 0)
     except (ConfigError, DirectoryError, StorageError, argparse.ArgumentTypeError) as exc:

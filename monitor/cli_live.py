@@ -173,7 +173,7 @@ def simulate(args: argparse.Namespace) -> int:
     """Serve the simulated PBX (AMI over TCP) until interrupted."""
     paths = [Path(p) for p in args.files] or bundled_traces()
     options = SimOptions(username=args.username, secret=args.secret, speed=args.speed, loop=args.loop,
-                         drop_after=args.drop_after, restart_after=args.restart_after)
+                         drop_after=args.drop_after, restart_after=args.restart_after, cel_path=args.cel_out)
 
     async def main() -> None:
         sim = SimulatedPbx(load_events(paths), options)

@@ -30,7 +30,9 @@ class ConfigError(ValueError):
 
 ENV = {
     "TELMON_AMI_HOST": "ami.host", "TELMON_AMI_PORT": "ami.port", "TELMON_AMI_USERNAME": "ami.username",
-    "TELMON_AMI_SECRET": "ami.secret", "TELMON_DATABASE_URL": "database_url", "TELMON_DIRECTORY": "directory",
+    "TELMON_AMI_SECRET": "ami.secret", "TELMON_AMI_SECRET_FILE": "ami.secret_file",
+    "TELMON_SPILL_DIR": "spill_dir", "TELMON_CEL_PATH": "cel_path",
+    "TELMON_DATABASE_URL": "database_url", "TELMON_DIRECTORY": "directory",
     "TELMON_RING_ON": "cadence.on", "TELMON_RING_OFF": "cadence.off", "TELMON_MAX_RINGS": "thresholds.max_rings",
     "TELMON_MAX_WAIT_SECONDS": "thresholds.max_wait_seconds",
     "TELMON_CALLBACK_WINDOW_HOURS": "thresholds.callback_window_hours", "TELMON_TRUNKS": "tracker.trunks",
@@ -45,6 +47,7 @@ ENV = {
 FLAGS = {  # flag -> (dotted key, help)
     "--database-url": ("database_url", "SQLAlchemy URL (sqlite:///telmon.db, postgresql+psycopg://...)"),
     "--directory": ("directory", "directory YAML file (departments and people)"),
+    "--cel-path": ("cel_path", "Asterisk's cel_custom CSV (calls made while telmon was down)"),
     "--ring-on": ("cadence.on", "seconds of ring tone per ring"),
     "--ring-off": ("cadence.off", "seconds of silence per ring"),
     "--max-rings": ("thresholds.max_rings", "R1: the last ring at which answering passes"),
@@ -52,7 +55,8 @@ FLAGS = {  # flag -> (dotted key, help)
     "--callback-window-hours": ("thresholds.callback_window_hours", "R8: callback window"),
     "--stale-call-seconds": ("tracker.stale_call_seconds", "flush a silent call as incomplete after this"),
     "--ami-host": ("ami.host", "Asterisk manager host"), "--ami-port": ("ami.port", "Asterisk manager port"),
-    "--ami-username": ("ami.username", "AMI user (read-only)"), "--ami-secret": ("ami.secret", "AMI secret"),
+    "--ami-username": ("ami.username", "AMI user (read-only)"),
+    "--ami-secret-file": ("ami.secret_file", "a file holding the AMI secret (or TELMON_AMI_SECRET; never a flag)"),
     "--agi-host": ("agi.host", "FastAGI listen address"), "--agi-port": ("agi.port", "FastAGI port (0 = off)"),
     "--spool-dir": ("agi.spool_dir", "where Asterisk records greetings for telmon"),
 }
@@ -61,11 +65,11 @@ _FLAG_OF = {key: flag for flag, (key, _) in FLAGS.items()} | {"tracker.trunks": 
 # Sanity bounds: key -> (lowest, whether the lowest itself is allowed, highest).
 _BOUNDS: dict[str, tuple[float, bool, float]] = {
     "ami.port": (1, True, 65535), "metrics.port": (0, True, 65535), "agi.port": (0, True, 65535),
-    "ami.backoff_min": (0, False, math.inf), "ami.backoff_max": (0, False, math.inf),
+    "ami.backoff_min": (0.01, True, math.inf), "ami.backoff_max": (0, False, math.inf),
     "cadence.on": (0, False, math.inf), "cadence.off": (0, True, math.inf),
     "thresholds.max_rings": (1, True, math.inf), "thresholds.max_wait_seconds": (0, False, math.inf),
     "thresholds.max_transfers": (0, True, math.inf), "thresholds.callback_window_hours": (0, False, math.inf),
-    "tracker.stale_call_seconds": (0, False, math.inf),
+    "tracker.stale_call_seconds": (60, True, math.inf),   # a talking call sends no events for minutes
     "speech.processes": (1, True, 64), "speech.max_backlog": (0, True, math.inf),
     "speech.head_seconds": (0, False, 60), "speech.stated_similarity": (0, True, 1),
     "speech.stated_confidence": (0, True, 1), "speech.absent_similarity": (0, True, 1),
@@ -180,11 +184,31 @@ def load_settings(config_path: Optional[str], env: Mapping[str, str],
             origin[key] = where
             if not isinstance(values[key], (str, tuple)):
                 _check_bounds(key, values[key], where)
-    settings = _build(values)
+    settings = _with_secret(_build(values), origin)
     if settings.ami.backoff_min > settings.ami.backoff_max:
         where = origin.get("ami.backoff_min") or origin.get("ami.backoff_max", "defaults")
         raise ConfigError(f"{where}: ami.backoff_min ({settings.ami.backoff_min}) is above "
                           f"ami.backoff_max ({settings.ami.backoff_max})")
+    return settings
+
+
+def _with_secret(settings: Settings, origin: Mapping[str, str]) -> Settings:
+    """The AMI secret read from ``ami.secret_file`` when one is named; one line, never echoed."""
+    ami = settings.ami
+    if ami.secret_file:
+        where = origin.get("ami.secret_file", "defaults")
+        if ami.secret:
+            raise ConfigError(f"{where}: give the AMI secret as ami.secret or ami.secret_file, not both")
+        try:
+            text = Path(ami.secret_file).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise ConfigError(f"{where}: cannot read the AMI secret file {ami.secret_file}: {why}") from None
+        secret = text.rstrip("\r\n")
+        settings = dataclasses.replace(settings, ami=dataclasses.replace(ami, secret=secret))
+        origin = {**origin, "ami.secret": f"{where} (file {ami.secret_file})"}
+    if "\n" in settings.ami.secret or "\r" in settings.ami.secret:
+        raise ConfigError(f"{origin.get('ami.secret', 'defaults')}: the AMI secret must be one line")
     return settings
 
 
@@ -202,12 +226,17 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="TOML configuration file (also TELMON_CONFIG)")
     for flag, (_, text) in FLAGS.items():
         parser.add_argument(flag, default=None, help=text)
+    # Named so that argparse never takes it for an abbreviation of --ami-secret-file (and echoes the secret).
+    parser.add_argument("--ami-secret", dest="ami_secret_given", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--trunk", action="append", default=None,
                         help="an endpoint that is a trunk (repeat); default: endpoints not named by a number")
 
 
 def overrides_from_args(ns: argparse.Namespace) -> dict[str, Any]:
     """The settings the user actually gave as flags, by dotted key."""
+    if getattr(ns, "ami_secret_given", None) is not None:
+        raise ConfigError("flag --ami-secret: a secret on the command line is visible to every local user (ps); "
+                          "use --ami-secret-file FILE or the environment variable TELMON_AMI_SECRET")
     out: dict[str, Any] = {}
     for flag, (key, _) in FLAGS.items():
         value = getattr(ns, flag.lstrip("-").replace("-", "_"), None)

@@ -19,6 +19,8 @@ from typing import Optional, Union
 import yaml
 
 # "6811-6815", "6800", and the charter's own "6811~6815" spelling.
+MAX_EXTENSION_DIGITS = 8     # caller numbers are longer: a range must never cover them
+MAX_RANGE = 100_000
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:[-~]\s*(\d+))?\s*$")
 _DEPT_KEYS = ("name", "english", "extensions", "aliases")
 _PERSON_KEYS = ("extension", "name", "department", "aliases")
@@ -178,6 +180,12 @@ def _ranges(node: Optional[Node], dept: str, problems: Problems, line: int) -> l
                                               "or a range A-B"))
                 continue
             first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+            if max(len(m.group(1)), len(m.group(2) or "")) > MAX_EXTENSION_DIGITS or last - first >= MAX_RANGE:
+                # A range this wide would claim outside callers' numbers for a department.
+                problems.append((_line(item), f"department {dept}: range {part.strip()!r} is too wide (extensions "
+                                              f"have at most {MAX_EXTENSION_DIGITS} digits, a range at most "
+                                              f"{MAX_RANGE} extensions)"))
+                continue
             if last < first:
                 problems.append((_line(item), f"department {dept}: inverted extension range {first}-{last}"))
                 continue

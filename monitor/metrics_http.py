@@ -126,8 +126,50 @@ class Exposition:
         return history + (generate_latest(_Collectors([live])) if live is not None else b"")
 
 
+CONNECTION_TIMEOUT = 10.0   # an idle or slow client is dropped after this many seconds
+MAX_CONNECTIONS = 32        # scrapes served at once; more are refused (closed) at once
+
+
+class BoundedHTTPServer(ThreadingHTTPServer):
+    """One thread per connection, at most MAX_CONNECTIONS at once, none kept by an idle client.
+
+    The standard server keeps a thread per connection for as long as the client
+    stays silent (500 idle connections held 504 threads). Each connection's socket
+    now times out, and a connection beyond the cap is closed without a thread.
+    """
+
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(self, *args, max_connections: int = MAX_CONNECTIONS, **kwargs) -> None:
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self.refused = 0
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address) -> None:   # noqa: ANN001 (socketserver's signature)
+        """Serve in a thread if a slot is free, else close the connection."""
+        if not self._slots.acquire(blocking=False):
+            self.refused += 1
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:   # noqa: ANN001
+        """Serve one connection, then free its slot."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
 def _handler(exposition: Exposition) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = CONNECTION_TIMEOUT    # socket timeout: a silent client is dropped
+
         def do_GET(self) -> None:   # noqa: N802 (http.server's naming)
             if self.path.split("?")[0] not in ("/metrics", "/"):
                 self.send_error(404, "telmon serves /metrics")
@@ -151,7 +193,7 @@ class MetricsEndpoint:
 
     host: str
     port: int
-    _server: ThreadingHTTPServer
+    _server: BoundedHTTPServer
 
     @property
     def url(self) -> str:
@@ -167,14 +209,13 @@ class MetricsEndpoint:
 
 def serve(exposition: Exposition, host: str, port: int) -> MetricsEndpoint:
     """Serve ``exposition`` on ``http://host:port/metrics`` in a daemon thread (port 0: a free one)."""
-    server_class = ThreadingHTTPServer
+    server_class = BoundedHTTPServer
     if ":" in host:
         import socket
 
-        class V6(ThreadingHTTPServer):
+        class V6(BoundedHTTPServer):
             address_family = socket.AF_INET6
         server_class = V6
     server = server_class((host, port), _handler(exposition))
-    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="telmon-metrics", daemon=True).start()
     return MetricsEndpoint(host, server.server_address[1], server)

@@ -8,15 +8,18 @@ print it, count it in metrics) is up to the *sinks* handed to it.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Protocol
 
 from .ami.codec import AmiDecoder, Malformed, Message
 from .core.cadence import Cadence
 from .core.callback import CallbackBook, MissedCall
+from .core.limits import Unfit, fit_record
 from .core.record import CallRecord
 from .core.rules import DeptLookup, Thresholds, Verdict, department_of_call, judge_call
 from .core.tracker import Tracker, TrackerOptions
+from .masking import scrub
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ class Pipeline:
         self.malformed_count = 0
         self.decoder = self.new_decoder()
         self._last_tick = 0.0
+        self.judged: OrderedDict[str, None] = OrderedDict()   # linkedids judged lately (bounded)
 
     def new_decoder(self) -> AmiDecoder:
         """A decoder that skips the events the tracker does not read (a new one per stream)."""
@@ -72,9 +76,11 @@ class Pipeline:
         self.decoder = self.new_decoder()
         return done
 
-    def feed_event(self, event: Mapping[str, str]) -> list[Finished]:
-        """Process one already-parsed event."""
-        done = [self._judge(r) for r in self.tracker.feed(event)]
+    def feed_event(self, event: Mapping[str, str], wall: Optional[float] = None) -> list[Finished]:
+        """Process one already-parsed event (``wall``: a trusted clock that vouches for its time)."""
+        done = [self._judge(r) for r in self.tracker.feed(event, wall)]
+        if self.tracker.clock < self._last_tick:
+            self._last_tick = self.tracker.clock   # the stream's clock was re-established earlier
         if self.tracker.clock - self._last_tick >= TICK_SECONDS:
             done.extend(self.tick())
         return done
@@ -92,9 +98,10 @@ class Pipeline:
         """Flush every call in progress as incomplete (shutdown, end of a backfill)."""
         return [self._judge(r) for r in self.tracker.flush_all(reason)]
 
-    def reconcile(self, active: list[Mapping[str, str]], across_gap: set[str], reason: str) -> list[Finished]:
+    def reconcile(self, active: list[Mapping[str, str]], across_gap: set[str], reason: str,
+                  now: Optional[float] = None) -> list[Finished]:
         """After an AMI reconnect: settle calls that were live across the gap (see Tracker.reconcile)."""
-        return [self._judge(r) for r in self.tracker.reconcile(active, across_gap, reason)]
+        return [self._judge(r) for r in self.tracker.reconcile(active, across_gap, reason, now)]
 
     def restore_pending(self, missed: Iterable[MissedCall]) -> None:
         """Resume R8 judging of missed calls stored before a restart."""
@@ -110,14 +117,28 @@ class Pipeline:
                 self.malformed_count += 1
                 if len(self.malformed) < 1000:
                     self.malformed.append(item)
-                log.warning("%s: skipped malformed AMI frame at byte %d: %s", source, item.offset, item.reason)
+                n = self.malformed_count
+                if n <= 20 or n % 1000 == 0:    # a hostile stream must not flood the log (or the disk under it)
+                    log.warning("%s: skipped malformed AMI frame at byte %d: %s%s", source, item.offset,
+                                scrub(item.reason), f" ({n} so far)" if n > 20 else "")
         return done
 
+    def judge(self, record: CallRecord) -> Finished:
+        """Judge a record built elsewhere (recovered from CEL) and hand it to the sinks like any other."""
+        return self._judge(record)
+
     def _judge(self, record: CallRecord) -> Finished:
+        try:
+            record = fit_record(record)   # within the database's limits, changes flagged (core/limits.py)
+        except Unfit:
+            pass    # a required time is not a number: the store dead-letters it with the reason
         verdicts = judge_call(record, self.cadence, self.thresholds)
         settled = self.book.observe(record)
         verdicts["R8"] = settled[0][1]
         finished = Finished(record, verdicts, department_of_call(record, self.dept_of))
+        self.judged[record.linkedid] = None          # recovery from CEL skips what was judged already
+        if len(self.judged) > 20000:
+            self.judged.popitem(last=False)
         for sink in self.sinks:
             try:
                 sink.call_finished(finished)

@@ -1,7 +1,8 @@
 """Terminal output: the readable verdict table and one-line live verdicts.
 
-Caller numbers are personal data: the table masks them (``010-****-5678``);
-the ``--json`` output carries them whole because it is the machine interface.
+Caller numbers are personal data: the table and the ``--json`` lines mask them
+alike (``010-****-5678``, monitor/masking.py); ``--unmasked --reason`` shows them
+whole, and that is logged.
 """
 from __future__ import annotations
 
@@ -10,23 +11,13 @@ import json
 from typing import Iterable, Mapping, Optional, TextIO
 
 from .core.cadence import Cadence
-from .core.export import call_json, verdict_json
+from .core.export import call_json
 from .core.record import CallRecord
 from .core.rules import Verdict
+from .masking import mask_number
 
 MARK = {"pass": "ok", "fail": "FAIL", "n/a": "-", "pending": "wait", "unclear": "?"}
 TABLE_RULES = ("R1", "R4", "R5", "R8", "R2", "R3", "R7")   # the greeting rules are blank until checked
-
-
-def mask_number(number: Optional[str]) -> str:
-    """Hide the middle of a phone number: 01012345678 -> 010-****-5678; extensions stay."""
-    if not number:
-        return ""
-    digits = "".join(c for c in number if c.isdigit())
-    if len(digits) <= 6:
-        return number           # an extension, not personal data
-    head = digits[:3] if digits.startswith("01") or len(digits) > 9 else digits[:2]
-    return f"{head}-{'*' * 4}-{digits[-4:]}"
 
 
 def _dialed(record: CallRecord) -> str:
@@ -76,14 +67,26 @@ def print_table(rows: Iterable[tuple[CallRecord, Mapping[str, Verdict], Optional
 
 
 def print_json(record: CallRecord, verdicts: Mapping[str, Verdict], cadence: Cadence,
-               department: Optional[str], out: TextIO) -> None:
-    """One JSON object per line (the stable ``--json`` format), with the speech verdicts too.
+               department: Optional[str], out: TextIO, unmasked: bool = False) -> None:
+    """One JSON object per line (the stable ``--json`` format); numbers masked unless ``unmasked``.
 
-    ``call_json`` (monitor/core/export.py) lists R1, R4, R5, R8; the greeting checks
-    (R2, R3, R7) settle later and a reviewer's decision lives there, so every other
-    verdict the call has is added after them (keys are only ever added).
+    The greeting checks' verdicts (R2, R3, R7, with a reviewer's decision) are in it too:
+    ``core/export.RULE_ORDER`` lists them after R1, R4, R5, R8.
     """
     data = call_json(record, verdicts, cadence, department)
-    for rule in sorted(set(verdicts) - set(data["verdicts"])):
-        data["verdicts"][rule] = verdict_json(verdicts[rule])
-    print(json.dumps(data, ensure_ascii=False), file=out)
+    print(json.dumps(data if unmasked else mask_call_json(data), ensure_ascii=False), file=out)
+
+
+def mask_call_json(data: dict) -> dict:
+    """The ``--json`` object with every phone number masked as the table shows it (extensions stay)."""
+    out = dict(data)
+    for key in ("caller", "remote_number", "answered_by"):
+        if isinstance(out.get(key), str):
+            out[key] = mask_number(out[key])
+    if out.get("direction") == "outbound" and isinstance(out.get("dialed"), str):
+        out["dialed"] = mask_number(out["dialed"])    # as the table: the customer's number (_dialed)
+    for key, fields in (("offers", ("extension",)), ("transfers", ("by", "to")), ("holds", ("by",))):
+        if isinstance(out.get(key), list):
+            out[key] = [dict(item, **{f: mask_number(item[f]) for f in fields if isinstance(item.get(f), str)})
+                        for item in out[key]]
+    return out

@@ -14,43 +14,13 @@ from typing import Callable, Iterable, Optional
 from .ami.codec import Message
 from .core.rules import PENDING, Verdict
 from .pipeline import Finished, Pipeline
+from .storage.sink import StoreSink
+
+__all__ = ["Collector", "StoreSink", "Tally", "finish_storing", "paced_replay", "pending_verdicts", "replay_files"]
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20   # read recordings a MiB at a time: memory stays flat on a year of history
-
-
-class StoreSink:
-    """Saves finished calls in batches (one transaction each) and settles later verdicts."""
-
-    def __init__(self, store, batch: int = 500) -> None:
-        self.store = store
-        self.batch = batch
-        self._pending: dict[str, Finished] = {}
-        self.saved = 0
-
-    def call_finished(self, finished: Finished) -> None:
-        """Queue a call for the next batch."""
-        self._pending[finished.record.linkedid] = finished
-        if len(self._pending) >= self.batch:
-            self.flush()
-
-    def verdict_settled(self, linkedid: str, verdict: Verdict) -> None:
-        """Update a verdict in the queued batch, or in the database if already saved."""
-        queued = self._pending.get(linkedid)
-        if queued is not None:
-            queued.verdicts[verdict.rule] = verdict
-        else:
-            self.store.set_verdict(linkedid, verdict)
-
-    def flush(self) -> None:
-        """Write the queued calls."""
-        if not self._pending:
-            return
-        batch = list(self._pending.values())
-        self.store.save_calls([(f.record, f.verdicts, f.department) for f in batch])
-        self._pending.clear()   # only once written: a failed write keeps the calls for a retry
-        self.saved += len(batch)
 
 
 @dataclass
@@ -148,3 +118,18 @@ def _timestamp(msg: Message) -> Optional[float]:
 def pending_verdicts(finished: Iterable[Finished]) -> int:
     """How many R8 verdicts are still waiting for a callback or for their window to close."""
     return sum(1 for f in finished if f.verdicts.get("R8") and f.verdicts["R8"].result == PENDING)
+
+
+def finish_storing(sink: StoreSink, spill_dir: Path, patience: float = 60.0,
+                   sleep: Callable[[float], None] = time.sleep) -> bool:
+    """The end of a replay or backfill: write what is held, waiting up to ``patience`` seconds for an
+    unavailable database (backing off), then spill the rest to ``spill_dir``; True when all was stored."""
+    delay, waited = 1.0, 0.0
+    while not sink.try_flush():
+        if waited >= patience:
+            sink.spill(spill_dir)
+            return False
+        sleep(delay)
+        waited += delay
+        delay = min(delay * 2, 15.0)
+    return True

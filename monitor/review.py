@@ -7,17 +7,18 @@ rate, the engine, and the recording when it was retained), listens if they
 can, and decides. The decision replaces the verdict (``--confirm``: the
 violation is real, ``fail``; ``--reject``: no violation, ``pass``) and keeps
 who decided, when, their note, and the original verdict with its evidence.
+Only speech verdicts can be reviewed, and the reviewer is the account running
+the command (``pwd``, not ``LOGNAME`` or a flag): accounts are the workbench's.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import getpass
 import sys
 from typing import Any, Iterator, Optional, TextIO
 
 from .core.rules import Verdict
-from .render import mask_number
+from .masking import mask_number, process_owner
 from .storage.store import Store, StoredCall
 
 SPEECH_RULES = ("R2", "R3", "R7")
@@ -91,8 +92,10 @@ def run(args: argparse.Namespace, store: Store, out: TextIO = sys.stdout) -> int
                   f"{v.rule}  {staff_member(call, v):6} {call.department or '':12}  {v.detail}  "
                   f"heard: {heard or '-'}", file=out)
         return 0
-    if not args.rule:
-        print("telmon review: give the rule too (R2, R3 or R7)", file=sys.stderr)
+    if args.rule not in SPEECH_RULES:
+        # Only the greeting checks are a person's call to make; R1/R4/R5/R8 are measured, not reviewed.
+        print(f"telmon review: only the greeting checks can be reviewed (R2, R3 or R7), not {args.rule or 'none'}",
+              file=sys.stderr)
         return 2
     call = next((c for c in store.load_calls() if c.record.linkedid == args.linkedid), None)
     verdict = call.verdicts.get(args.rule) if call is not None else None
@@ -106,7 +109,7 @@ def run(args: argparse.Namespace, store: Store, out: TextIO = sys.stdout) -> int
         print(f"telmon review: {args.rule} of {args.linkedid} is {verdict.result}, not unclear "
               "(--force to overrule it)", file=sys.stderr)
         return 2
-    who = args.by or getpass.getuser()
+    who = process_owner()   # the operating system's word for who decides, not a flag or LOGNAME
     new = decide(store, call, args.rule, bool(args.confirm), who, args.note or "")
     print(f"{args.linkedid} {args.rule}: {new.detail}", file=out)
     return 0
@@ -120,7 +123,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--confirm", action="store_true", help="the violation is real: not stated (fail)")
     group.add_argument("--reject", action="store_true", help="no violation: it was stated (pass)")
-    p.add_argument("--by", help="who decides (default: the login name)")
     p.add_argument("--note", help="why")
     p.add_argument("--force", action="store_true", help="overrule a verdict that is not unclear")
     return p

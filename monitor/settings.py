@@ -7,6 +7,7 @@ exactly these keys (a test checks it).
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -27,14 +28,15 @@ class AmiSettings:
     host: str = "127.0.0.1"
     port: int = 5038
     username: str = "telmon"
-    secret: str = field(default="", repr=False)   # never printed
+    secret: str = field(default="", repr=False)   # never printed; never a flag (ps shows argv)
+    secret_file: str = ""      # a file holding the secret (its first line), e.g. mode 0600 or a systemd credential
     backoff_min: float = 1.0   # seconds before the first reconnect attempt, doubling ...
     backoff_max: float = 30.0  # ... up to this
 
     def __repr__(self) -> str:
         return (f"AmiSettings(host={self.host!r}, port={self.port}, username={self.username!r}, "
-                f"secret={'***' if self.secret else ''!r}, backoff_min={self.backoff_min}, "
-                f"backoff_max={self.backoff_max})")
+                f"secret={'***' if self.secret else ''!r}, secret_file={self.secret_file!r}, "
+                f"backoff_min={self.backoff_min}, backoff_max={self.backoff_max})")
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ class Settings:
 
     database_url: str = "sqlite:///telmon.db"
     directory: Optional[str] = None
+    spill_dir: str = ""     # calls held when the database was away at shutdown; empty: see spill_path
+    cel_path: str = ""      # Asterisk's cel_custom CSV: calls that happened while telmon was down
     ami: AmiSettings = AmiSettings()
     cadence: CadenceSettings = CadenceSettings()
     thresholds: ThresholdSettings = ThresholdSettings()
@@ -151,6 +155,18 @@ class Settings:
         if self.directory:
             return Path(self.directory)
         return Path(str(resources.files("monitor") / "data" / "directory.yaml"))
+
+    @property
+    def spill_path(self) -> Path:
+        """Where calls go when telmon must stop while the database is away: ``spill_dir``, else beside
+        a SQLite file, else the owner's state folder (``$XDG_STATE_HOME/telmon``)."""
+        if self.spill_dir:
+            return Path(self.spill_dir).expanduser()
+        m = re.match(r"sqlite:///(.+)", self.database_url)
+        if m and m.group(1) != ":memory:":
+            return Path(m.group(1)).expanduser().resolve().parent / "telmon-unsaved"
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(base) / "telmon" / "unsaved"
 
     @property
     def cadence_obj(self) -> Cadence:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -30,9 +31,12 @@ def db(tmp_path):
     return f"sqlite:///{tmp_path / 'telmon.db'}"
 
 
-def test_replay_json_has_the_stable_keys_and_agrees_with_truth(db):
+def test_replay_json_has_the_stable_keys_and_agrees_with_truth(db, tmp_path):
     files = [str(TRACES / f"{n}.ami") for n in SCENARIOS]
-    out = telmon("replay", "--json", "--database-url", db, *files).stdout
+    audit = tmp_path / "audit" / "unmasked.log"
+    out = telmon("replay", "--json", "--unmasked", "--reason", "checking against the truth", "--database-url", db,
+                 *files, env={"TELMON_AUDIT_LOG": str(audit)}).stdout
+    assert "checking against the truth" in audit.read_text() and audit.stat().st_mode & 0o777 == 0o600
     calls = [json.loads(line) for line in out.splitlines()]
     truth = [c for n in SCENARIOS for c in load_truth(n)["calls"]]
     assert len(calls) == len(truth) == 24
@@ -63,6 +67,19 @@ def test_replay_twice_stores_each_call_once_and_calls_prints_the_same(db):
     assert [json.loads(x) for x in a] == [json.loads(x) for x in b]
 
 
+def test_json_is_masked_like_the_table_unless_unmasked_with_a_logged_reason(db, tmp_path):
+    path = str(TRACES / "h2_outbound_pstn.ami")
+    for args in (["replay", "--json", path], ["calls", "--json"], ["replay", path]):
+        out = telmon(*args, "--database-url", db).stdout
+        assert not re.search(r"\d{7,}", re.sub(r"\d+\.\d+", "", out)), out   # no whole number anywhere
+        assert "02-****-4567" in out or "021-****-4567" in out or "-****-4567" in out
+    refused = telmon("calls", "--json", "--unmasked", "--database-url", db, check=False)
+    assert refused.returncode == 2 and "--reason" in refused.stderr
+    whole = telmon("calls", "--json", "--unmasked", "--reason", "callback list", "--database-url", db,
+                   env={"TELMON_AUDIT_LOG": str(tmp_path / "a.log")}).stdout
+    assert "021234567" in whole and "callback list" in (tmp_path / "a.log").read_text()
+
+
 def test_quiet_replay_stores_everything_and_prints_only_the_summary(db, tmp_path):
     files = [str(TRACES / f"{n}.ami") for n in SCENARIOS]
     loud = telmon("replay", "--database-url", f"sqlite:///{tmp_path / 'loud.db'}", *files)
@@ -86,7 +103,7 @@ def test_callback_across_two_replays_settles_r8(db, tmp_path):
     callback.write_bytes(data)
     telmon("replay", "--database-url", db, str(callback))
     rows = [json.loads(x) for x in telmon("calls", "--json", "--database-url", db).stdout.splitlines()]
-    (settled,) = [r for r in rows if r["caller"] == "0312345002"]
+    (settled,) = [r for r in rows if r["caller"] == "031-****-5002"]      # masked like the table
     assert settled["verdicts"]["R8"]["result"] == "pass"
 
 

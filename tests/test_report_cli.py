@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from monitor.masking import process_owner
 from monitor.storage.store import Store
 from test_report_support import DEPARTMENTS, MONTH, PREFIX, html_tables, read_csv, read_sheet, replay_captures, telmon
 
@@ -43,14 +44,20 @@ def test_caller_numbers_are_masked_by_default(db, tmp_path):
 
 
 def test_unmasked_export_shows_numbers_and_is_logged(db, tmp_path):
+    refused = telmon("report", "--database-url", db, "--month", MONTH, "--format", "csv", "--out", str(tmp_path),
+                     "--unmasked", check=False)
+    assert refused.returncode == 2 and "--reason" in refused.stderr
+    audit = tmp_path / "state" / "unmasked-exports.log"
     proc = telmon("report", "--database-url", db, "--month", MONTH, "--format", "csv,xlsx", "--out", str(tmp_path),
-                  "--unmasked")
+                  "--unmasked", "--reason", "court order 12", env={"TELMON_AUDIT_LOG": str(audit),
+                                                                   "LOGNAME": "not-me", "USER": "not-me"})
     assert "UNMASKED" in proc.stderr
     calls = read_csv(tmp_path / f"{PREFIX}-calls.csv")
     assert {r["caller"] for r in calls} >= _callers(db)
     assert {r["caller"] for r in read_sheet(tmp_path / f"{PREFIX}.xlsx", "Calls")} >= _callers(db)
-    log = (tmp_path / "unmasked-exports.log").read_text(encoding="utf-8")
-    assert re.search(rf"^\S+ \S+ {PREFIX} --unmasked$", log, re.M), log
+    log = audit.read_text(encoding="utf-8")
+    assert re.search(rf"^\S+ {process_owner()} report {PREFIX} --unmasked reason: court order 12$", log, re.M), log
+    assert audit.stat().st_mode & 0o777 == 0o600 and "not-me" not in log
 
 
 def test_a_month_without_calls_is_an_empty_report(db, tmp_path):

@@ -25,9 +25,9 @@ PREFIX = f"telmon-report-{MONTH}"
 DEPARTMENTS = ["경영기획팀", "교류협력팀", "개발협력팀", "세계시민협력팀", "유라시아 협력센터"]
 
 
-def telmon(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+def telmon(*args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
     """``python -m monitor ARGS`` as a user runs it (no TELMON_* settings leak in from the test run)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELMON_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELMON_")} | (env or {})
     proc = subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True, env=env,
                           timeout=600, cwd=REPO)
     if check:

@@ -1,10 +1,13 @@
 """``telmon review``: unclear greeting checks wait for a person, who decides with the evidence in view."""
 from __future__ import annotations
 
+import os
+
 from conftest import TRACES
 from test_cli import telmon
 
 from monitor.core.rules import Verdict
+from monitor.masking import process_owner
 from monitor.storage.store import Store
 
 EVIDENCE = {"confidence": 0.0, "sample_rate": 8000, "engine": "vosk/test", "seconds": 5.0, "speech": True,
@@ -22,18 +25,26 @@ def test_list_show_and_decide(tmp_path):
     shown = telmon("review", "1795574606.0", "R3", "--database-url", db).stdout
     assert "안녕하세요(0.98@0.1s)" in shown and "8000 Hz" in shown and "교류협력팀" in shown
     assert "010-****-5678" in shown and "01012345678" not in shown
-    done = telmon("review", "1795574606.0", "R3", "--confirm", "--by", "김감사", "--note", "no name",
-                  "--database-url", db).stdout
-    assert "reviewed by 김감사" in done
+    who = process_owner()     # the account running the command, whatever LOGNAME says
+    done = telmon("review", "1795574606.0", "R3", "--confirm", "--note", "no name", "--database-url", db,
+                  env=dict(os.environ, LOGNAME="someone-else", USER="someone-else")).stdout
+    assert f"reviewed by {who}" in done and "someone-else" not in done
     (call,) = [c for c in store.load_calls() if c.record.linkedid == "1795574606.0"]
     v = call.verdicts["R3"]
-    assert v.result == "fail" and v.value["review"]["by"] == "김감사" and v.value["review"]["decision"] == "confirmed"
+    assert v.result == "fail" and v.value["review"]["by"] == who and v.value["review"]["decision"] == "confirmed"
     assert v.value["original"]["result"] == "unclear" and v.value["words"] == EVIDENCE["words"]
     assert "nothing waits" in telmon("review", "--database-url", db).stdout
     again = telmon("review", "1795574606.0", "R3", "--reject", "--database-url", db, check=False)
     assert again.returncode == 2 and "not unclear" in again.stderr
     missing = telmon("review", "nope", "R3", "--database-url", db, check=False)
     assert missing.returncode == 2
+    # Measured rules are not a reviewer's to rewrite, not even with --force; --by is gone.
+    r4 = telmon("review", "1795574606.0", "R4", "--confirm", "--force", "--database-url", db, check=False)
+    assert r4.returncode == 2 and "only the greeting checks" in r4.stderr
+    (call,) = [c for c in store.load_calls() if c.record.linkedid == "1795574606.0"]
+    assert call.verdicts["R4"].result == "pass"
+    assert telmon("review", "1795574606.0", "R3", "--reject", "--by", "x", "--database-url", db,
+                  check=False).returncode == 2
 
 
 def test_outbound_greeting_names_the_staff_member_and_reaches_every_output(tmp_path):

@@ -157,15 +157,17 @@ def test_resaving_replaces_children_and_verdicts(store):
     assert [c.department for c in store.load_calls(department="마지막팀")] == ["마지막팀"]
 
 
-def test_a_failing_batch_changes_nothing(store):
+def test_a_refused_call_never_blocks_the_others(store):
+    # A NOT NULL violation fails the batch's transaction; the calls are then written one by one,
+    # the refused one fitted to the schema (the missing value flagged), nothing blocked.
     store.save_calls(list(HAND.values()))
     rec, verdicts, dept = HAND[ABANDONED.linkedid]
     broken = CallRecord(**{**INCOMPLETE.__dict__, "linkedid": "new.1", "direction": None})   # NOT NULL
-    with pytest.raises(sa.exc.IntegrityError):
-        store.save_calls([(rec, {"R1": Verdict("R1", "pass")}, None), (broken, {}, None)])
-    got = next(c for c in store.load_calls() if c.record.linkedid == rec.linkedid)
-    assert (got.record, got.verdicts, got.department) == (rec, verdicts, dept)
-    assert store.count_calls() == 4
+    assert store.save_calls([(rec, {"R1": Verdict("R1", "pass")}, None), (broken, {}, None)]) == 1
+    got = {c.record.linkedid: c for c in store.load_calls()}
+    assert got[rec.linkedid].verdicts == {"R1": Verdict("R1", "pass")}
+    assert got["new.1"].record.direction == "" and got["new.1"].record.flags == ["direction missing"]
+    assert store.count_calls() == 5
 
 
 def test_pending_callbacks_and_settling_them(store):

@@ -132,6 +132,12 @@ class CallRecord:
     hangup_cause: Optional[int] = None
     incomplete_reason: Optional[str] = None
     uniqueids: list[str] = field(default_factory=list)
+    # Where the record came from: "ami" (followed live or replayed) or "cel" (recovered from
+    # Asterisk's own event log for a time telmon was not running; see core/celcalls.py).
+    source: str = "ami"
+    # What was changed or is not known, in words: values fitted to the database's limits
+    # (core/limits.py), what a CEL-recovered call cannot tell.
+    flags: list[str] = field(default_factory=list)
 
     @property
     def answered_offer(self) -> Optional[Offer]:

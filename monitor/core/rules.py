@@ -134,6 +134,10 @@ def judge_call(call: CallRecord, cadence: Cadence, limits: Thresholds) -> dict[s
     if call.outcome == "incomplete":
         reason = call.incomplete_reason or "events lost"
         return {r: Verdict(r, NA, None, f"incomplete call: {reason}") for r in ("R1", "R4", "R5")}
+    if call.source != "ami":
+        # Recovered from Asterisk's own log (CEL): no ringing, hold or queue times to judge by.
+        return {r: Verdict(r, NA, None, f"not known: recovered from {call.source.upper()} while telmon was down")
+                for r in ("R1", "R4", "R5")}
     return {
         "R1": judge_ring(call, cadence, limits),
         "R4": judge_wait(call, limits),

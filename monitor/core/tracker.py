@@ -55,6 +55,7 @@ from .dialing import DialHandlers, answer, stop_ringing
 from .features import FeatureHandlers
 from .office import OfficeHandlers
 from .channels import is_trunk, parse_channel, phone_extension
+from .clock import ClockGuard, duration_seconds, header_time
 from .record import CallRecord
 
 Event = Mapping[str, str]
@@ -73,7 +74,7 @@ class TrackerOptions:
 class Anomaly:
     """Something in the stream the tracker could not use."""
 
-    kind: str        # no_timestamp | unknown_channel | out_of_order | bad_field | late_event
+    kind: str        # no_timestamp | bad_timestamp | unknown_channel | out_of_order | bad_field | late_event
     event: str
     detail: str
 
@@ -90,6 +91,8 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
         self.counts: Counter[str] = Counter()
         self._finished: OrderedDict[str, None] = OrderedDict()  # recently hung-up uniqueids
         self.rooms: dict[str, dict[str, Chan]] = {}   # ConfBridge room -> channels in it
+        self._clock_guard = ClockGuard()
+        self._recent: OrderedDict[tuple, None] = OrderedDict()   # the last events applied, for duplicates
         self._handlers: dict[str, Callable[[Event, float], Optional[LiveCall]]] = {
             "Newchannel": self._newchannel, "Newstate": self._newstate,
             "DialBegin": self._dialbegin, "DialState": self._dialstate, "DialEnd": self._dialend,
@@ -115,8 +118,14 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
     # (Newexten, a large share of an unfiltered stream) only VoiceMail is read.
     wanted_when: Mapping[str, bytes] = {"Newexten": b"Application: VoiceMail"}
 
-    def feed(self, event: Event) -> list[CallRecord]:
-        """Apply one event; return the calls it finished (usually none)."""
+    def feed(self, event: Event, wall: Optional[float] = None) -> list[CallRecord]:
+        """Apply one event; return the calls it finished (usually none).
+
+        A time far from the stream's clock is held until later events confirm it, or
+        rejected as ``bad_timestamp`` (core/clock.py); ``wall`` is a trusted clock that
+        may vouch for it at once (the live listener's). An event seen twice, byte for
+        byte (a duplicated frame, a replayed file fed again), is applied once.
+        """
         name = event.get("Event")
         if name == "Shutdown":
             return self.flush_all("Asterisk shut down")
@@ -132,15 +141,34 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
         if ts is None:
             self._anomaly("no_timestamp", name or "", "enable timestampevents=yes in manager.conf")
             return []
-        if ts < self.clock - 1.0:
-            self._anomaly("out_of_order", name or "", f"{ts:.6f} is {self.clock - ts:.3f} s behind")
+        ready, rejected = self._clock_guard.offer(event, ts, self.clock, wall)
+        for bad, _, why in rejected:
+            self._anomaly("bad_timestamp", bad.get("Event", ""), why)
+        done: list[CallRecord] = []
+        for ev, t in ready:
+            done.extend(self._apply(ev, t))
+        return done
+
+    def _apply(self, event: Event, ts: float) -> list[CallRecord]:
+        name = event.get("Event") or ""
+        key = tuple(event.items())
+        if key in self._recent:
+            self.counts["duplicate"] += 1
+            return []
+        self._recent[key] = None
+        if len(self._recent) > 4096:
+            self._recent.popitem(last=False)
+        if ts < self.clock - self._clock_guard.max_skew:
+            self.clock = ts        # a confirmed jump back: the stream's clock was wrong, not this event
+        elif ts < self.clock - 1.0:
+            self._anomaly("out_of_order", name, f"{ts:.6f} is {self.clock - ts:.3f} s behind")
         elif ts > self.clock:
             self.clock = ts
         self.counts["handled"] += 1
         try:
-            call = handler(event, ts)
+            call = self._handlers[name](event, ts)
         except (KeyError, ValueError) as exc:
-            self._anomaly("bad_field", name or "", f"{type(exc).__name__}: {exc}")
+            self._anomaly("bad_field", name, f"{type(exc).__name__}: {exc}")
             return []
         if call is None:
             return []
@@ -160,7 +188,8 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
         live = {id(c): c for c in self.calls.values()}
         return [self._finish(c, c.last_ts, reason) for c in live.values()]
 
-    def reconcile(self, active: list[Event], across_gap: set[str], reason: str) -> list[CallRecord]:
+    def reconcile(self, active: list[Event], across_gap: set[str], reason: str,
+                  now: Optional[float] = None) -> list[CallRecord]:
         """Settle calls that were live when the AMI connection dropped, after reconnecting.
 
         ``active`` is what Asterisk reports now (``CoreShowChannel`` events);
@@ -169,7 +198,9 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
         as incomplete now. A call still up is tracked on, but marked so that it is
         stored as incomplete (its gap may hide a hold, a transfer or an answer).
         Channels Asterisk still has but the tracker never saw are adopted so their
-        later events are not lost; their calls are incomplete too.
+        later events are not lost; their calls are incomplete too, and start when the
+        channel did: its ``Duration`` before the listing's time (its ``Timestamp``, else
+        ``now``: the PBX's latest Timestamp or the caller's wall clock, else the stream's clock).
         """
         now_up = {e.get("Uniqueid", ""): e for e in active}
         done: list[CallRecord] = []
@@ -182,12 +213,18 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
                 done.append(self._finish(call, call.last_ts, f"ended while telmon was disconnected ({reason})"))
             else:
                 call.gap = f"events may be missing: {reason}"
-        for uid, e in now_up.items():
+        # Oldest first, the caller's own channel (its Uniqueid is the Linkedid) before others of its age.
+        for uid, e in sorted(now_up.items(), key=lambda kv: (-duration_seconds(kv[1].get("Duration")),
+                                                             kv[0] != kv[1].get("Linkedid"))):
             if uid and uid not in self.channels:
-                adopted = dict(e, Event="Newchannel", Timestamp=str(self.clock))
-                adopted_call = self._newchannel(adopted, self.clock)
+                listed = header_time(e.get("Timestamp")) or now or self.clock
+                if not listed:
+                    continue   # no time to date it by: its later events are anomalies, never a 1970 call
+                start = listed - duration_seconds(e.get("Duration"))
+                adopted_call = self._newchannel(dict(e, Event="Newchannel", Timestamp=f"{start:.6f}"), start)
                 if adopted_call is not None:
                     adopted_call.partial = True
+                    adopted_call.last_ts = max(adopted_call.last_ts, listed)   # seen alive now
                     self.counts["adopted"] += 1
         return done
 
@@ -294,3 +331,4 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
         if self.rooms:
             self._leave_rooms(chan)
         return call
+

@@ -19,6 +19,7 @@ import logging
 from typing import AsyncIterator, Iterable, Mapping, Optional
 
 from ..ami.codec import AmiDecoder, Banner, Malformed, Message, encode_action
+from ..masking import scrub
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,9 @@ class AmiSession:
     def _note(self, item: object) -> None:
         if isinstance(item, Malformed):
             self.malformed += 1
-            log.warning("skipped malformed AMI frame at byte %d: %s", item.offset, item.reason)
+            if self.malformed <= 20 or self.malformed % 1000 == 0:   # never a log flood from a hostile peer
+                log.warning("skipped malformed AMI frame at byte %d: %s (%d so far)", item.offset,
+                            scrub(item.reason), self.malformed)
 
     def close(self) -> None:
         """Close the socket (idempotent)."""

@@ -19,6 +19,7 @@ from typing import Callable, Optional
 
 from ..ami.codec import Message
 from ..config import AmiSettings
+from ..core.clock import header_time
 from ..pipeline import Pipeline
 from .ami_client import AmiError, AmiSession, LoginFailed
 
@@ -28,6 +29,7 @@ LIST_EVENTS = frozenset({"CoreShowChannel", "CoreShowChannelsComplete", "FullyBo
 # A quiet PBX sends no events for hours; a Ping answered proves the link is alive, so
 # "no AMI message for minutes" (telmon_ami_last_event_age_seconds) means a dead link.
 PING_SECONDS = 30.0
+STOP_GRACE_SECONDS = 1.0
 
 
 @dataclass
@@ -59,6 +61,12 @@ class Listener:
         self.state = ListenerState()
         self._wall = wall
         self._across_gap: Optional[set[str]] = None
+        self._pbx_time = ""     # the Timestamp of the PBX's latest message
+        # Called after each (re)connect's reconcile with where the gap began (None: nothing to recover);
+        # telmon run sets it to recover the gap's calls from Asterisk's CEL (monitor/recovery.py).
+        self.recover: Optional[Callable[[float], None]] = None
+        self.gap_start: Optional[float] = None
+        self.connected_at: Optional[Callable[[float], None]] = None   # told the PBX's time at each connect
         self._gap_reason = ""
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -66,7 +74,7 @@ class Listener:
         delay = self.ami.backoff_min
         while not stop.is_set():
             try:
-                await self._session(stop)
+                await _unless_stopped(self._session(stop), stop)
                 delay = self.ami.backoff_min          # a session that worked resets the backoff
             except LoginFailed as exc:
                 self.state.login_failures += 1
@@ -108,6 +116,8 @@ class Listener:
             active: list[Message] = []
             async for msg in _until(session.messages(), stopper):
                 self.state.last_event_wall = self._wall()
+                if "Timestamp" in msg:
+                    self._pbx_time = msg["Timestamp"]   # the PBX's clock (FullyBooted comes before the listing)
                 if reconcile_id is not None and msg.get("ActionID") == reconcile_id:
                     if msg.get("Event") == "CoreShowChannel":
                         active.append(msg)
@@ -125,18 +135,34 @@ class Listener:
 
     def _feed(self, msg: Message) -> None:
         try:
-            self.pipeline.feed_event(msg)
+            self.pipeline.feed_event(msg, self._wall())
         except Exception:  # one bad event (or call) must never stop the monitor
             log.exception("event %s at byte %d could not be processed", msg.event, msg.offset)
 
     def _lost(self, why: str) -> None:
         self.state.connected = False
+        if self.pipeline.tracker.clock:
+            self.gap_start = self.pipeline.tracker.clock
         self._across_gap = {k for k in self.pipeline.tracker.calls}
         self._gap_reason = f"AMI connection lost at {self.pipeline.tracker.clock:.3f}"
         self.state.note(f"disconnected: {why}; {len(self._across_gap)} calls in progress")
         log.warning("AMI disconnected (%s) with %d calls in progress", why, len(self._across_gap))
 
     def _reconcile(self, active: Optional[list[Message]], msg: Message) -> None:
+        try:
+            self._settle_gap(active, msg)
+        finally:
+            pbx_time = header_time(self._pbx_time)
+            if self.connected_at is not None and pbx_time:
+                self.connected_at(pbx_time)
+            if self.recover is not None and self.gap_start is not None:
+                since, self.gap_start = self.gap_start, None
+                try:
+                    self.recover(since)
+                except Exception:   # a CEL file that cannot be read must not stop the monitor
+                    log.exception("recovering the calls of the gap from CEL failed")
+
+    def _settle_gap(self, active: Optional[list[Message]], msg: Message) -> None:
         across = self._across_gap or set()
         self._across_gap = None
         if active is None:
@@ -149,10 +175,32 @@ class Listener:
                 if call is not None:
                     call.gap = f"events may be missing: {self._gap_reason}"
             return
-        done = self.pipeline.reconcile(active, across, self._gap_reason)
+        done = self.pipeline.reconcile(active, across, self._gap_reason, header_time(self._pbx_time) or self._wall())
         self.state.reconciled_incomplete += len(done)
         log.info("reconciled after reconnect: %d channels up, %d calls ended during the gap",
                  len(active), len(done))
+
+
+async def _unless_stopped(coro, stop: asyncio.Event) -> None:
+    """Await ``coro`` unless ``stop`` is set first (a connect or login that hangs must not delay SIGTERM)."""
+    task = asyncio.ensure_future(coro)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if not task.done():
+        # A session that is up notices ``stop`` itself and drains what already arrived; only
+        # one stuck in connecting or logging in is cut short.
+        await asyncio.wait({task}, timeout=STOP_GRACE_SECONDS)
+    if not task.done():
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, AmiError):
+            pass
+        return
+    task.result()
 
 
 async def _keepalive(session: AmiSession) -> None:

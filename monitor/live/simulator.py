@@ -39,6 +39,7 @@ class SimOptions:
     drop_after: Optional[int] = None     # close client connections after this many events
     restart_after: Optional[int] = None  # simulate an Asterisk restart after this many events
     loop: bool = False
+    cel_path: Optional[str] = None       # write the CEL events played as cel_custom's CSV, as Asterisk would
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ class SimulatedPbx:
         self.done = asyncio.Event()
         self._logged_in = asyncio.Event()
         self._dead: set[str] = set()      # uniqueids lost in a simulated restart
+        self._created: dict[str, float] = {}   # uniqueid -> Newchannel time
+        self._cel = open(options.cel_path, "a", encoding="utf-8") if options.cel_path else None
+        first = next((e.ts for e in events if e.ts is not None), 0.0)
+        self.now = first or 0.0           # the PBX's clock: the time of the latest event played
         self._server: Optional[asyncio.base_events.Server] = None
         self._player: Optional[asyncio.Task] = None
         self.port = 0
@@ -94,6 +99,9 @@ class SimulatedPbx:
 
     async def close(self) -> None:
         """Stop playback and the server, and drop every client."""
+        if self._cel is not None:
+            self._cel.close()
+            self._cel = None
         if self._player:
             self._player.cancel()
         self._drop_all()
@@ -129,7 +137,8 @@ class SimulatedPbx:
             if msg.get("Username") == self.options.username and msg.get("Secret") == self.options.secret:
                 writer.write(encode_message({"Response": "Success", **aid, "Message": "Authentication accepted"}))
                 uptime = "0" if self.restarts else "5"
-                writer.write(encode_message({"Event": "FullyBooted", "Privilege": "system,all", "Uptime": uptime,
+                writer.write(encode_message({"Event": "FullyBooted", "Privilege": "system,all",
+                                             "Timestamp": f"{self.now:.6f}", "Uptime": uptime,
                                              "LastReload": uptime, "Status": "Fully Booted"}))
                 await writer.drain()
                 self.clients.add(writer)
@@ -145,8 +154,11 @@ class SimulatedPbx:
         elif action == "coreshowchannels":
             writer.write(encode_message({"Response": "Success", **aid, "EventList": "start",
                                          "Message": "Channels will follow"}))
-            for chan in self.channels.values():
-                writer.write(encode_message({"Event": "CoreShowChannel", **aid, **chan}))
+            for uid, chan in self.channels.items():
+                # As Asterisk lists them: no Timestamp, the channel's age as Duration (whole seconds).
+                age = int(max(0.0, self.now - self._created.get(uid, self.now)))
+                duration = f"{age // 3600:02d}:{age % 3600 // 60:02d}:{age % 60:02d}"
+                writer.write(encode_message({"Event": "CoreShowChannel", **aid, **chan, "Duration": duration}))
             writer.write(encode_message({"Event": "CoreShowChannelsComplete", **aid, "EventList": "Complete",
                                          "ListItems": str(len(self.channels))}))
         elif action == "logoff":
@@ -170,6 +182,9 @@ class SimulatedPbx:
                 if self._lost_in_restart(ev.msg):
                     continue
                 self._track(ev.msg)
+                if ev.msg.event == "CEL" and self._cel is not None:
+                    self._cel.write(cel_csv_line(ev.msg))
+                    self._cel.flush()
                 await self._broadcast(ev.raw)
                 self.sent += 1
                 if self.sent == self.options.drop_after:
@@ -191,7 +206,12 @@ class SimulatedPbx:
 
     def _track(self, msg: Message) -> None:
         uid = msg.get("Uniqueid", "")
+        try:
+            self.now = max(self.now, float(msg.get("Timestamp", "")))
+        except ValueError:
+            pass
         if msg.event == "Newchannel":
+            self._created[uid] = self.now
             self.channels[uid] = {k: msg.get(k, "") for k in (
                 "Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName", "Exten",
                 "Context", "Uniqueid", "Linkedid")}
@@ -199,6 +219,7 @@ class SimulatedPbx:
             self.channels[uid]["ChannelState"] = msg.get("ChannelState", "")
         elif msg.event == "Hangup":
             self.channels.pop(uid, None)
+            self._created.pop(uid, None)
 
     def _lost_in_restart(self, msg: Message) -> bool:
         if not self._dead:
@@ -228,3 +249,14 @@ class SimulatedPbx:
             except Exception:  # already closed
                 pass
         self.clients.clear()
+
+
+# AMI CEL event headers in the column order of cel_custom's sample mapping (monitor/cel_source.FIELDS).
+_CEL_HEADERS = ("EventName", "Timestamp", "CallerIDname", "CallerIDnum", "CallerIDani", "CallerIDrdnis",
+                "CallerIDdnid", "Exten", "Context", "Channel", "Application", "AppData", "AMAFlags", "AccountCode",
+                "UniqueID", "LinkedID", "Peer", "Userfield", "UserDefType", "Extra")
+
+
+def cel_csv_line(msg: Message) -> str:
+    """One AMI ``CEL`` event as the CSV line cel_custom writes (every field quoted, quotes doubled)."""
+    return ",".join('"' + msg.get(h, "").replace('"', '""') + '"' for h in _CEL_HEADERS) + "\n"

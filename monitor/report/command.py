@@ -9,8 +9,6 @@ row (stored by an older telmon after the upgrade) get one first.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import getpass
 import logging
 import sys
 import time
@@ -21,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..config import Settings
+from ..masking import log_unmasked
 from ..directory import Directory
 from ..storage.models import CallRow
 from ..storage.rebuild import build_missing, count_missing
@@ -45,6 +44,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", default=".", help="output directory (default: the current one)")
     p.add_argument("--timezone", default=DEFAULT_TZ, help=f"month boundaries' time zone (default {DEFAULT_TZ})")
     p.add_argument("--unmasked", action="store_true", help="full caller numbers in the call sheet (logged)")
+    p.add_argument("--reason", help="why full numbers are needed (required with --unmasked; logged)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     return p
 
@@ -153,12 +153,11 @@ def _run(args: argparse.Namespace, settings: Settings, directory: Directory, err
     prefix = f"telmon-report-{month.label}{suffix}"
     title = f"telmon monthly report {month.label}" + (f" — {', '.join(departments)}" if departments else "")
     if args.unmasked:
-        # Full caller numbers are personal data: who exported them, and when, is kept.
-        who = getpass.getuser()
-        stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        log.warning("report %s exported with UNMASKED caller numbers by %s", prefix, who)
-        with open(out_dir / "unmasked-exports.log", "a", encoding="utf-8") as fh:
-            fh.write(f"{stamp} {who} {prefix} --unmasked\n")
+        # Full caller numbers are personal data: who exported them (the process owner), when and why
+        # is kept in the owner's audit log (monitor/masking.py), not in the export's own folder.
+        if not (args.reason or "").strip():
+            raise ReportError("--unmasked needs --reason WHY (it is logged)")
+        log_unmasked(f"report {prefix} --unmasked", args.reason)
 
     store = Store.open(settings.database_url)
     since, until = month.bounds

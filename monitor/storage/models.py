@@ -4,7 +4,8 @@ One ``calls`` row per call (unique ``linkedid``: replaying a stream twice stores
 each call once) with its children in order (``position``). Times are epoch
 seconds in double precision: Asterisk timestamps carry microseconds, which a
 single-precision float would round to minutes. Only portable column types are
-used so the same schema runs on SQLite and PostgreSQL.
+used so the same schema runs on SQLite and PostgreSQL. Text lengths come from
+``monitor/core/limits.py``, which fits every record to them before it is stored.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Optional
 
 from sqlalchemy import Boolean, Double, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from ..core.limits import CHANNEL, ID, KIND, NAME, NUMBER, RESULT, RULE, SOURCE, STATUS
 
 
 class Base(DeclarativeBase):
@@ -23,23 +26,25 @@ class CallRow(Base):
 
     __tablename__ = "calls"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    linkedid: Mapped[str] = mapped_column(String(64), unique=True)
-    direction: Mapped[str] = mapped_column(String(16))
-    caller: Mapped[str] = mapped_column(String(64))
-    dialed: Mapped[str] = mapped_column(String(64))
-    outcome: Mapped[str] = mapped_column(String(16))
+    linkedid: Mapped[str] = mapped_column(String(ID), unique=True)
+    direction: Mapped[str] = mapped_column(String(KIND))
+    caller: Mapped[str] = mapped_column(String(NUMBER))
+    dialed: Mapped[str] = mapped_column(String(NUMBER))
+    outcome: Mapped[str] = mapped_column(String(KIND))
     started_at: Mapped[float] = mapped_column(Double)
     ended_at: Mapped[float] = mapped_column(Double)
-    answered_by: Mapped[Optional[str]] = mapped_column(String(64))
+    answered_by: Mapped[Optional[str]] = mapped_column(String(NUMBER))
     answered_at: Mapped[Optional[float]] = mapped_column(Double)
-    remote_number: Mapped[Optional[str]] = mapped_column(String(64))
-    queue: Mapped[Optional[str]] = mapped_column(String(64))
+    remote_number: Mapped[Optional[str]] = mapped_column(String(NUMBER))
+    queue: Mapped[Optional[str]] = mapped_column(String(NAME))
     queue_joined_at: Mapped[Optional[float]] = mapped_column(Double)
     queue_left_at: Mapped[Optional[float]] = mapped_column(Double)
     hangup_cause: Mapped[Optional[int]] = mapped_column(Integer)
     incomplete_reason: Mapped[Optional[str]] = mapped_column(Text)
-    department: Mapped[Optional[str]] = mapped_column(String(64))
+    department: Mapped[Optional[str]] = mapped_column(String(NAME))
     uniqueids: Mapped[str] = mapped_column(Text, default="[]")   # JSON list
+    source: Mapped[str] = mapped_column(String(SOURCE), default="ami")   # "ami" or "cel" (recovered)
+    flags: Mapped[Optional[str]] = mapped_column(Text)   # JSON list: what was fitted or is not known
 
     offers: Mapped[list["OfferRow"]] = relationship(
         back_populates="call", cascade="all, delete-orphan", order_by="OfferRow.position", passive_deletes=True)
@@ -70,15 +75,15 @@ class OfferRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[int] = _call_fk()
     position: Mapped[int] = mapped_column(Integer)
-    extension: Mapped[str] = mapped_column(String(64))
-    channel: Mapped[str] = mapped_column(String(128))
-    uniqueid: Mapped[str] = mapped_column(String(64))
-    leg: Mapped[str] = mapped_column(String(16))
+    extension: Mapped[str] = mapped_column(String(NUMBER))
+    channel: Mapped[str] = mapped_column(String(CHANNEL))
+    uniqueid: Mapped[str] = mapped_column(String(ID))
+    leg: Mapped[str] = mapped_column(String(KIND))
     dial_start: Mapped[float] = mapped_column(Double)
     ring_start: Mapped[Optional[float]] = mapped_column(Double)
     ring_end: Mapped[Optional[float]] = mapped_column(Double)
     answered_at: Mapped[Optional[float]] = mapped_column(Double)
-    status: Mapped[str] = mapped_column(String(32), default="")
+    status: Mapped[str] = mapped_column(String(STATUS), default="")
     cause: Mapped[Optional[int]] = mapped_column(Integer)
     to_trunk: Mapped[bool] = mapped_column(Boolean, default=False)
     call: Mapped[CallRow] = relationship(back_populates="offers")
@@ -91,9 +96,9 @@ class TransferRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[int] = _call_fk()
     position: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(16))
-    by_party: Mapped[str] = mapped_column(String(64))
-    to_party: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(KIND))
+    by_party: Mapped[str] = mapped_column(String(NUMBER))
+    to_party: Mapped[str] = mapped_column(String(NUMBER))
     at: Mapped[float] = mapped_column(Double)
     target_position: Mapped[Optional[int]] = mapped_column(Integer)
 
@@ -105,7 +110,7 @@ class HoldRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[int] = _call_fk()
     position: Mapped[int] = mapped_column(Integer)
-    by_party: Mapped[str] = mapped_column(String(64))
+    by_party: Mapped[str] = mapped_column(String(NUMBER))
     started_at: Mapped[float] = mapped_column(Double)
     ended_at: Mapped[Optional[float]] = mapped_column(Double)
 
@@ -117,7 +122,7 @@ class WaitRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[int] = _call_fk()
     position: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(KIND))
     started_at: Mapped[float] = mapped_column(Double)
     ended_at: Mapped[float] = mapped_column(Double)
 
@@ -128,8 +133,8 @@ class VerdictRow(Base):
     __tablename__ = "verdicts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[int] = _call_fk()
-    rule: Mapped[str] = mapped_column(String(8))
-    result: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[str] = mapped_column(String(RULE))
+    result: Mapped[str] = mapped_column(String(RESULT))
     value: Mapped[str] = mapped_column(Text, default="null")
     detail: Mapped[str] = mapped_column(Text, default="")
     __table_args__ = (UniqueConstraint("call_id", "rule", name="uq_verdicts_call_rule"),
@@ -148,13 +153,13 @@ class CallFactsRow(Base):
     __tablename__ = "call_facts"
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
     started_at: Mapped[float] = mapped_column(Double)
-    linkedid: Mapped[str] = mapped_column(String(64))
-    direction: Mapped[str] = mapped_column(String(16))
-    caller: Mapped[str] = mapped_column(String(64))        # masked (mask_number)
-    dialed: Mapped[str] = mapped_column(String(64))        # masked
-    outcome: Mapped[str] = mapped_column(String(16))
-    department: Mapped[Optional[str]] = mapped_column(String(64))
-    person: Mapped[Optional[str]] = mapped_column(String(64))   # the caller (outbound) or who answered
+    linkedid: Mapped[str] = mapped_column(String(ID))
+    direction: Mapped[str] = mapped_column(String(KIND))
+    caller: Mapped[str] = mapped_column(String(NUMBER))        # masked (mask_number)
+    dialed: Mapped[str] = mapped_column(String(NUMBER))        # masked
+    outcome: Mapped[str] = mapped_column(String(KIND))
+    department: Mapped[Optional[str]] = mapped_column(String(NAME))
+    person: Mapped[Optional[str]] = mapped_column(String(NUMBER))   # the caller (outbound) or who answered
     rang: Mapped[Optional[str]] = mapped_column(Text)     # JSON [[ext, seconds], ...] of unanswered calls
     ring_secs: Mapped[Optional[float]] = mapped_column(Double)
     longest_wait: Mapped[Optional[float]] = mapped_column(Double)   # seconds, rounded to 0.1 (as shown)
@@ -164,22 +169,33 @@ class CallFactsRow(Base):
     r4_wait: Mapped[Optional[float]] = mapped_column(Double)   # a judged R4's numeric value
     tally: Mapped[str] = mapped_column(Text)              # facts.tally_text: what the tallies count
     why: Mapped[Optional[str]] = mapped_column(Text)      # JSON [[rule, value, evidence], ...] of failures
-    r1: Mapped[str] = mapped_column(String(16))
+    r1: Mapped[str] = mapped_column(String(RESULT))
     r1_value: Mapped[str] = mapped_column(Text)
-    r2: Mapped[str] = mapped_column(String(16))
+    r2: Mapped[str] = mapped_column(String(RESULT))
     r2_value: Mapped[str] = mapped_column(Text)
-    r3: Mapped[str] = mapped_column(String(16))
+    r3: Mapped[str] = mapped_column(String(RESULT))
     r3_value: Mapped[str] = mapped_column(Text)
-    r4: Mapped[str] = mapped_column(String(16))
+    r4: Mapped[str] = mapped_column(String(RESULT))
     r4_value: Mapped[str] = mapped_column(Text)
-    r5: Mapped[str] = mapped_column(String(16))
+    r5: Mapped[str] = mapped_column(String(RESULT))
     r5_value: Mapped[str] = mapped_column(Text)
-    r7: Mapped[str] = mapped_column(String(16))
+    r7: Mapped[str] = mapped_column(String(RESULT))
     r7_value: Mapped[str] = mapped_column(Text)
-    r8: Mapped[str] = mapped_column(String(16))
+    r8: Mapped[str] = mapped_column(String(RESULT))
     r8_value: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_call_facts_started_at", "started_at"),
         Index("ix_call_facts_department_started", "department", "started_at"),
     )
+
+
+class DeadLetterRow(Base):
+    """A call the database refused even after fitting, kept with the reason instead of blocking the rest."""
+
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    linkedid: Mapped[str] = mapped_column(Text)
+    stored_at: Mapped[float] = mapped_column(Double)
+    reason: Mapped[str] = mapped_column(Text)
+    record: Mapped[str] = mapped_column(Text)    # the call and its verdicts as JSON (monitor/storage/spill.py)
