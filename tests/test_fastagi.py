@@ -107,7 +107,7 @@ def test_fifty_concurrent_sessions(server):
         results = list(pool.map(one, range(50)))
     assert all(len(r) == 4 for r in results)
     _wait(server, 50)
-    assert server.counts == {"ok": 50, "malformed": 0, "failed": 0}
+    assert server.counts == {"ok": 50, "malformed": 0, "failed": 0, "busy": 0}
     assert len(list(server.spool.glob("*.json"))) == 50
     assert threading.active_count() < 60
 
@@ -163,3 +163,56 @@ def test_extension_of_channel_names():
     assert extension_of_channel("PJSIP/6831-0000001a") == "6831"
     assert extension_of_channel("Local/6842@queue-agent-00000003;1") == "6842"
     assert extension_of_channel("SIP/6811-00000001") == "6811"
+
+
+def test_a_burst_of_100_answers_is_served_whole(server):
+    """100 phones answered at once (a shift starting, a ringall queue): every session is served,
+    none refused by the kernel's listen queue or by the server's session cap."""
+    def one(n: int) -> list[str]:
+        return FakeAsterisk(server.port).session(env_block(uniqueid=f"1795574606.{n}", linkedid=f"1795574606.{n}"))
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        results = list(pool.map(one, range(100)))
+    assert all(any(c.startswith("EXEC MixMonitor") for c in commands) for commands in results)
+    _wait(server, 100)
+    assert server.counts["ok"] == 100 and server.counts["busy"] == 0
+
+
+def test_sessions_beyond_the_cap_are_closed_at_once(tmp_path):
+    srv = AgiServer("127.0.0.1", 0, greeting_handlers(DIRECTORY, str(tmp_path / "spool"), "wav16"),
+                    max_sessions=2).start()
+    try:
+        held = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(2)]
+        time.sleep(0.2)                      # both sessions are waiting for their environment
+        third = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        assert third.recv(100) == b""        # closed: Asterisk's AGI() fails, the call goes on
+        assert srv.counts["busy"] == 1
+        for s in held + [third]:
+            s.close()
+    finally:
+        srv.stop()
+
+
+def test_an_endless_line_is_cut_off_not_buffered(server):
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        chunk = b"agi_channel: " + b"X" * 65536
+        try:
+            for _ in range(64):              # 4 MiB without a line end
+                sock.sendall(chunk)
+        except OSError:
+            pass                             # the server closed the session: what we expect
+        sock.settimeout(10)
+        assert sock.recv(100) == b""
+    finally:
+        sock.close()
+    deadline = time.monotonic() + 5
+    while server.counts["malformed"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.counts["malformed"] == 1
+    assert FakeAsterisk(server.port).session(env_block())     # and the service goes on
+
+
+def test_values_set_on_the_channel_cannot_break_the_command():
+    from monitor.live.greeting_hook import agi_value
+    assert agi_value('김"민\\수\r\nSET VARIABLE X "1"') == "김 민 수  SET VARIABLE X  1 "
+    assert len(agi_value("가" * 1000)) == 256

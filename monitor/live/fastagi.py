@@ -25,6 +25,38 @@ from asterisk.agi import AGI, AGIException
 log = logging.getLogger(__name__)
 
 SESSION_TIMEOUT = 10.0    # seconds a silent Asterisk may keep a session thread
+SESSION_DEADLINE = 15.0   # seconds a whole session may take, however it trickles bytes
+MAX_LINE = 4096           # bytes of one AGI line (Asterisk's are < 200); longer is not Asterisk
+MAX_LINES = 256           # lines of one session (the environment is ~25, each command's reply one)
+MAX_SESSIONS = 64         # sessions served at once; more get a closed socket (the call continues)
+LISTEN_BACKLOG = 256      # connections the kernel queues during a burst (socketserver's default is 5)
+
+
+class _BoundedLines:
+    """The session's input, bounded: a line, the number of lines and the session's time.
+
+    pyst2 reads with ``readline()``; an unbounded one lets a single 200 MiB line
+    take 200 MiB, and a peer that trickles a byte every few seconds hold a thread
+    for ever. Past a limit the session ends as malformed; the call goes on in the
+    dialplan (``AGI()`` fails, the hook returns).
+    """
+
+    def __init__(self, rfile: Any, deadline: float) -> None:
+        self.rfile = rfile
+        self.deadline = deadline
+        self.lines = 0
+
+    def readline(self, size: int = -1) -> bytes:
+        """One line of at most ``MAX_LINE`` bytes, or AgiHeaderError."""
+        if time.monotonic() > self.deadline:
+            raise AgiHeaderError(f"session longer than {SESSION_DEADLINE:g} s")
+        line = self.rfile.readline(MAX_LINE + 1)
+        if len(line) > MAX_LINE:
+            raise AgiHeaderError(f"a line longer than {MAX_LINE} bytes")
+        self.lines += 1
+        if self.lines > MAX_LINES:
+            raise AgiHeaderError(f"more than {MAX_LINES} lines in one session")
+        return line
 
 
 class AgiHeaderError(ValueError):
@@ -65,7 +97,7 @@ class _Session(socketserver.StreamRequestHandler):
         wfile = self.request.makefile("w", encoding="utf-8", newline="\n")
         began = time.monotonic()
         try:
-            agi = open_agi(self.rfile, wfile)
+            agi = open_agi(_BoundedLines(self.rfile, began + SESSION_DEADLINE), wfile)
             script = agi.env.get("agi_network_script", "").split("?", 1)[0].strip("/")
             handler = self.server.handlers.get(script)
             if handler is None:
@@ -97,17 +129,42 @@ class _Session(socketserver.StreamRequestHandler):
 
 
 class AgiServer(socketserver.ThreadingTCPServer):
-    """Threaded FastAGI server; ``start()`` serves in the background."""
+    """Threaded FastAGI server, bounded (see the limits above); ``start()`` serves in the background.
+
+    A burst of answers (a ringall queue, a shift starting) queues in a deep listen
+    backlog instead of being refused by the kernel; beyond ``max_sessions`` at once
+    a connection is closed at once, so Asterisk's ``AGI()`` fails fast and the call
+    is bridged without its greeting check (counted ``busy``), never delayed.
+    """
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, host: str, port: int, handlers: dict[str, Any]) -> None:
+    def __init__(self, host: str, port: int, handlers: dict[str, Any], max_sessions: int = MAX_SESSIONS) -> None:
         super().__init__((host, port), _Session)
         self.handlers = handlers
-        self.counts: dict[str, int] = {"ok": 0, "malformed": 0, "failed": 0}
+        self.counts: dict[str, int] = {"ok": 0, "malformed": 0, "failed": 0, "busy": 0}
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_sessions)
         self._thread: Optional[threading.Thread] = None
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Start a session thread if a slot is free; else close the connection at once."""
+        if not self._slots.acquire(blocking=False):
+            self.count("busy")
+            log.warning("FastAGI: %d sessions at once; connection from %s closed, the call continues "
+                        "without its greeting check", MAX_SESSIONS, client_address[0])
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """One session; its slot is freed whatever happens."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     @property
     def port(self) -> int:

@@ -91,9 +91,9 @@ class GreetingHook:
         linkedid = env.get("agi_arg_2") or env["agi_uniqueid"]
         person = self.directory.person(extension)
         department = self.directory.department_of(extension)
-        agi.set_variable("TELMON_EXTENSION", extension)
-        agi.set_variable("TELMON_DEPARTMENT", department or "")
-        agi.set_variable("TELMON_PERSON", person.name if person else "")
+        agi.set_variable("TELMON_EXTENSION", agi_value(extension))
+        agi.set_variable("TELMON_DEPARTMENT", agi_value(department or ""))
+        agi.set_variable("TELMON_PERSON", agi_value(person.name if person else ""))
         stem = self.spool / f"{_SAFE.sub('_', linkedid)}-{_SAFE.sub('_', env['agi_uniqueid'])}"
         audio = f"{stem}-{'staff' if self.direction == 'outbound' else 'answering'}.{self.record_format}"
         side = "t" if self.direction == "outbound" else "r"
@@ -105,6 +105,12 @@ class GreetingHook:
         tmp.write_text(json.dumps(asdict(job), ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, final)           # the worker never sees half a job
         return job
+
+
+def agi_value(text: str) -> str:
+    """A value safe inside ``SET VARIABLE name "value"``: pyst2 quotes without escaping, so a
+    quote, a backslash or a line end in a name would end the command or start another."""
+    return "".join(" " if c in '"\\\r\n' else c for c in text)[:256]
 
 
 def greeting_handlers(directory: Directory, spool_dir: str, record_format: str) -> dict[str, GreetingHook]:
