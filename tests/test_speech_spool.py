@@ -44,6 +44,26 @@ def test_claim_is_a_rename_and_release_deletes_only_then(tmp_path):
     assert (tmp_path / "200.0-200.1.json").exists()
 
 
+def test_a_job_naming_a_file_outside_the_spool_touches_nothing(tmp_path):
+    """Whoever can write the spool (Asterisk) must not make telmon delete another file."""
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    victim = tmp_path / "telmon.db"
+    victim.write_bytes(b"precious")
+    for n, named in enumerate([str(victim), str(spool_dir / ".." / "telmon.db"), "", "relative.wav16"]):
+        job = {"linkedid": "500.0", "uniqueid": f"500.{n}", "extension": "6831", "answering_audio": named,
+               "started": 500.0 + n}
+        (spool_dir / f"500.0-500.{n}.json").write_text(json.dumps(job), encoding="utf-8")
+    spool = Spool(spool_dir, stale_seconds=0)
+    assert spool.claim("500.0") == []                      # none claimed: each set aside as .bad
+    assert len(list(spool_dir.glob("*.bad"))) == 4
+    past = time.time() - 10
+    for bad in spool_dir.glob("*.bad"):
+        os.utime(bad, (past, past))
+    spool.sweep()
+    assert victim.read_bytes() == b"precious"
+
+
 def test_stale_jobs_are_swept_with_their_recordings(tmp_path):
     spool = Spool(tmp_path, stale_seconds=3600)
     old = _job(tmp_path, "300.0", "300.1", "6831")

@@ -45,6 +45,24 @@ class Spool:
         self.path = Path(path)
         self.stale_seconds = stale_seconds
 
+    def inside(self, job: dict) -> bool:
+        """Whether the job's recording lies directly in the spool: a job (which whoever can write
+        the spool can forge) must never make telmon read or delete a file elsewhere."""
+        named = job.get("answering_audio")
+        if not isinstance(named, str) or not named:
+            return False
+        try:
+            return Path(named).resolve().parent == self.path.resolve()
+        except (OSError, RuntimeError):
+            return False
+
+    def _reject(self, path: Path, why: str) -> None:
+        log.error("greeting job %s %s: set aside as .bad, nothing read or deleted", path.name, why)
+        try:
+            path.replace(path.with_suffix(".bad"))
+        except OSError:
+            pass
+
     def claim(self, linkedid: str) -> list[Claim]:
         """Claim every job of one call (oldest answer first); unreadable jobs are logged and set aside."""
         claims = []
@@ -59,6 +77,9 @@ class Spool:
             except (OSError, ValueError) as exc:
                 log.warning("greeting job %s unreadable (%s): set aside as .bad", job_file.name, exc)
                 target.replace(target.with_suffix(".bad"))
+                continue
+            if not self.inside(job):
+                self._reject(target, "names a recording outside the spool")
                 continue
             claims.append(Claim(target, job))
         return sorted(claims, key=lambda c: c.job.get("started", 0.0))
@@ -83,7 +104,11 @@ class Spool:
         out = []
         for path in sorted(self.path.glob("*.claimed")):
             try:
-                out.append(Claim(path, json.loads(path.read_text(encoding="utf-8"))))
+                job = json.loads(path.read_text(encoding="utf-8"))
+                if not self.inside(job):
+                    self._reject(path, "names a recording outside the spool")
+                    continue
+                out.append(Claim(path, job))
             except (OSError, ValueError) as exc:
                 log.warning("claimed greeting job %s unreadable (%s): removed", path.name, exc)
                 path.unlink(missing_ok=True)
@@ -100,7 +125,7 @@ class Spool:
                 job = json.loads(path.read_text(encoding="utf-8")) if path.suffix == ".json" else {}
             except (OSError, ValueError):
                 job = {}
-            if job.get("answering_audio"):
+            if self.inside(job):
                 Path(job["answering_audio"]).unlink(missing_ok=True)
             path.unlink(missing_ok=True)
             removed += 1
