@@ -38,8 +38,11 @@ STEPS: dict[str, tuple[str, list[str], list[str]]] = {
     "live": ("live_load.py", ["--rate", "1000", "--seconds", "60"], ["--rate", "1000", "--seconds", "15"]),
     "memory": ("memory.py", ["--calls", "1000000", "--every", "100000"], ["--calls", "50000", "--every", "10000"]),
     "speech_pool": ("speech_pool.py", ["--processes", "1", "2", "--rounds", "2"],
-                    ["--processes", "1", "2", "--rounds", "1", "--limit", "20"]),
-    "greeting": ("greeting_eval.py", [], ["--limit", "20", "--raw", "2"]),
+                    ["--processes", "1", "2", "--rounds", "1", "--limit", "20", "--burst", "6"]),
+    "speech_pool_vosk": ("speech_pool.py", ["--processes", "2", "--rounds", "2", "--engines", "vosk", "--burst", "0"],
+                         ["--processes", "2", "--rounds", "1", "--limit", "20", "--engines", "vosk", "--burst", "0"]),
+    "speech_cost": ("speech_cost.py", ["--limit", "30"], ["--limit", "3"]),
+    "greeting": ("greeting_eval.py", [], ["--limit", "20"]),
     "backfill": ("backfill.py", ["--events", "250000", "1000000"], ["--events", "30000", "100000"]),
 }
 

@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):
+    import sys
+    sys.path.insert(0, str(ROOT))
+from bench.write_speech import speech_sections  # noqa: E402
 
 HOT_PATH = """What the profile of stage (e) showed (`bench/profile_ingest.py`, pyinstrument,
 300 k events) and what changed (commit "Ingest hot path", measured A/B on the
@@ -131,27 +135,7 @@ def sections(r: dict[str, Any]) -> list[str]:
                    "bounded by design at 50,000 calls (verdicts settled later need them).\n")
         targets.append(("tracker memory flat over 10^6 calls", f"{growth:+.1f} MB",
                         verdict(flat, "growth < 5 MB, live calls bounded")))
-    sp, gr = r.get("speech_pool", {}), r.get("greeting", {})
-    if sp and not sp.get("_failed"):
-        out.append(f"## Greeting check (`{sp['_run']['command']}`, `{gr.get('_run', {}).get('command', '')}`)\n\n"
-                   f"Through `SpeechWorker`'s process pool, as `telmon run` uses it, on {sp['clips']} real 16 kHz "
-                   "clips of `../shared/speech/real/wb16k` (read in place):\n\n"
-                   "| processes | greetings | seconds | greetings/s | ms per greeting | warm-up (model load) | load |\n"
-                   "|---|---|---|---|---|---|---|")
-        for x in sp["runs"]:
-            out.append(f"| {x['processes']} | {x['checks']} | {x['seconds']:.1f} | **{x['per_second']:.2f}** | "
-                       f"{x['ms_per_check_wall']:.0f} | {x['warmup_seconds']:.1f} s | {x['loadavg'][0]:.2f} |")
-    if gr and not gr.get("_failed"):
-        out.append(f"\nPer greeting against a bare Vosk decode of the same audio with the same grammar "
-                   f"(`bench/greeting_eval.py`, {gr['trials']} trials, model {gr['model']} loaded in "
-                   f"{gr['load_seconds']:.1f} s):\n\n| band | ms per check | bare decode ms | ratio | free-decode RTF | load |\n"
-                   "|---|---|---|---|---|---|")
-        for band, x in gr["bands"].items():
-            out.append(f"| {band} | {x['ms_per_check']:.0f} | {x['ms_bare_decode']:.0f} | {x['ratio']:.2f}x | "
-                       f"{x['free_rtf']:.3f} | {x['loadavg'][0]:.2f} |")
-            targets.append((f"speech check <= 1.1x bare Vosk ({band})", f"{x['ratio']:.2f}x",
-                            verdict(x["ratio"] <= 1.1, f"{1.1 - x['ratio']:+.2f}x margin")))
-        out.append("\nAccuracy: docs/SPEECH.md.\n")
+    out += speech_sections(r, targets)
     bf = r.get("backfill", {})
     if bf and not bf.get("_failed"):
         out.append(f"## Backfill: `telmon replay` end to end (`{bf['_run']['command']}`)\n\n"

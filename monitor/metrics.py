@@ -164,14 +164,15 @@ class Metrics:
 
     # -- the live view ----------------------------------------------------------------
     def watch(self, pipeline: Pipeline, state=None, speech_backlog: Optional[Callable[[], Optional[int]]] = None,
-              wall: Optional[Callable[[], float]] = None) -> LiveCollector:
+              wall: Optional[Callable[[], float]] = None,
+              speech_fallbacks: Optional[Callable[[], Optional[int]]] = None) -> LiveCollector:
         """Export the live gauges of ``pipeline`` (and the AMI link ``state``, the speech backlog) at each scrape."""
         with self._lock:
             for missed in pipeline.book.pending.values():   # restored from the database after a restart
                 self._labels.setdefault(missed.linkedid, (missed.department or UNKNOWN, UNKNOWN))
         kwargs = {"wall": wall} if wall is not None else {}
         self.live = LiveCollector(pipeline.tracker, self.directory.department_of, self.departments,
-                                  pipeline.book, state, speech_backlog, **kwargs)
+                                  pipeline.book, state, speech_backlog, speech_fallbacks=speech_fallbacks, **kwargs)
         self.registry.register(self.live)
         return self.live
 

@@ -112,13 +112,15 @@ class LiveCollector:
 
     def __init__(self, tracker, dept_of: DeptLookup, departments: list[str], book=None, state=None,
                  speech_backlog: Optional[Callable[[], Optional[int]]] = None,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time,
+                 speech_fallbacks: Optional[Callable[[], Optional[int]]] = None) -> None:
         self.tracker = tracker
         self.dept_of = dept_of
         self.departments = departments
         self.book = book
         self.state = state
         self.speech_backlog = speech_backlog
+        self.speech_fallbacks = speech_fallbacks
         self.wall = wall
         self.started = wall()
         self._anchor = (tracker.clock, self.started)   # (event clock, wall time it was first seen)
@@ -187,6 +189,13 @@ class LiveCollector:
             if view is not None:
                 family.add_metric([], float(self.speech_backlog() or 0))
             yield family
+        if self.speech_fallbacks is not None:
+            fallbacks = CounterMetricFamily("telmon_speech_fallback_checks",
+                                            "Greeting checks run with Vosk alone although Whisper is configured "
+                                            "(its model missing or corrupt, or it failed on the recording).")
+            if view is not None:
+                fallbacks.add_metric([], float(self.speech_fallbacks() or 0))
+            yield fallbacks
 
     def _ami(self, fill: bool) -> Iterable[Metric]:
         if self.state is None:

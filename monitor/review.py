@@ -68,12 +68,17 @@ def show(call: StoredCall, verdict: Verdict, out: TextIO) -> None:
     if ev:
         band = f" ({ev['bandwidth']}, file {ev.get('file_rate')} Hz)" if ev.get("bandwidth") else ""
         print(f"  audio: {ev.get('sample_rate')} Hz{band}, {ev.get('seconds')} s checked, speech gate: "
-              f"{ev.get('gate')}, engine {ev.get('engine')}", file=out)
+              f"{ev.get('gate')}, engine {ev.get('engine')}, decided by {ev.get('decided_by', 'vosk')}", file=out)
+        if ev.get("fallback"):
+            print(f"  note: {ev['fallback']}", file=out)
         for item in ev.get("items", []):
             print(f"  {item['item']:10} {item['result']:10} expected {item['expected']!r}  heard {item['heard']!r}  "
-                  f"similarity {item['similarity']:.2f}  confidence {item['confidence']:.2f}", file=out)
-        words = ev.get("words", [])
-        print("  words: " + (" ".join(f"{w[0]}({w[1]:.2f}@{w[2]:.1f}s)" for w in words) or "(none)"), file=out)
+                  f"similarity {item['similarity']:.2f}  confidence {item['confidence']:.2f}"
+                  f"  ({item.get('engine', 'vosk')})", file=out)
+        transcripts = ev.get("transcripts") or {"vosk": ev.get("words", [])}
+        for name, words in transcripts.items():
+            print(f"  words ({name}): " + (" ".join(f"{w[0]}({w[1]:.2f}@{w[2]:.1f}s)" for w in words) or "(none)"),
+                  file=out)
         if ev.get("recording"):
             print(f"  recording: {ev['recording']}  (listen: play {ev['recording']})", file=out)
         else:

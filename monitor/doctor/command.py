@@ -10,7 +10,7 @@ from ..config import load_settings, overrides_from_args
 from ..settings import Settings
 from ..storage.store import Store
 from . import FAIL, Check
-from .local import check_database, check_directory, check_model, check_spool
+from .local import check_database, check_directory, check_model, check_spool, check_whisper
 from .pbx import check_ami, check_fastagi, check_manager_conf, check_metrics
 
 DEFAULT_MANAGER_CONF = "/etc/asterisk/manager.conf"
@@ -39,6 +39,7 @@ def run_checks(settings: Settings, manager_conf: Path, speech: bool = True) -> l
     checks += check_spool(settings)
     if speech:
         checks.append(check_model(settings))
+        checks.append(check_whisper(settings))
     checks.append(check_database(settings))
     checks += check_directory(settings)
     return checks

@@ -75,6 +75,20 @@ def check_model(settings: Settings) -> Check:
     return Check("speech model", OK, f"{engine.info.name} loads in {time.monotonic() - started:.1f} s")
 
 
+def check_whisper(settings: Settings) -> Check:
+    """The second engine assembles and loads; without it the greeting check runs on Vosk alone (a warning)."""
+    if not settings.speech.enabled or "whisper" not in settings.speech.engines:
+        return Check("whisper model", OK, "not used ([speech] engines = vosk)")
+    from ..speech.engine import ModelError
+    from ..speech.whisper_engine import WhisperEngine
+    try:
+        engine = WhisperEngine.load(settings.speech.whisper_dir or None)
+    except ModelError as exc:
+        return Check("whisper model", WARN, f"{exc}; greetings are checked with Vosk alone (8 kHz calls then "
+                     "go to reviewers)", "reinstall the package named above, or set TELMON_WHISPER_DIR")
+    return Check("whisper model", OK, f"{engine.info.name} at {engine.info.path} loads in {engine.load_seconds:.1f} s")
+
+
 def _missing_sqlite(database_url: str) -> bool:
     url = make_url(database_url)
     return url.get_backend_name() == "sqlite" and bool(url.database) and url.database != ":memory:" \

@@ -225,7 +225,8 @@ class LiveMonitor:
         self.speech = None   # the SpeechWorker, when telmon run starts one (its backlog is a metric)
         if metrics is not None:   # monitor.metrics.Metrics: counts calls as they end, reads live state per scrape
             self.pipeline.sinks.append(metrics)
-            metrics.watch(self.pipeline, self.listener.state, lambda: self.speech.backlog if self.speech else 0)
+            metrics.watch(self.pipeline, self.listener.state, lambda: self.speech.backlog if self.speech else 0,
+                          speech_fallbacks=lambda: getattr(self.speech, "fallbacks", 0))
             from ..metrics_storage import StorageCollector
             metrics.registry.register(StorageCollector(self.writer.inner.health, store))
         self.stop = asyncio.Event()

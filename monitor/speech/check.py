@@ -74,6 +74,8 @@ class ItemResult:
     confidence: float = 0.0
     heard: str = ""
     words: tuple[Word, ...] = field(default_factory=tuple)
+    letters: float = 0.0         # the letter-level similarity alone (what "nothing close was heard" judges)
+    engine: str = "vosk"         # the recognizer whose words decided this item
 
 
 def _spans(words: Sequence[Word]) -> list[tuple[int, int]]:
@@ -107,7 +109,7 @@ def check_phrase(item: str, candidates: Iterable[str], words: Sequence[Word],
         sim = min(match.similarity, similarity(phrase, "".join(w.text for w in used)))
         result = _decide(sim, match.similarity, conf, limits)
         candidate = ItemResult(item, result, phrase, round(sim, 3), round(conf, 3),
-                               " ".join(w.text for w in used), used)
+                               " ".join(w.text for w in used), used, round(match.similarity, 3))
         if best is None or _rank(candidate) > _rank(best):
             best = candidate
     return best or ItemResult(item, NOT_STATED, "")

@@ -5,7 +5,9 @@ are given (``--department``/``--name`` with ``--other-department``/``--other-nam
 distractors). ``--batch REQUESTS.jsonl`` checks many files with the model loaded
 once. ``--json`` prints, per file: verdict, department, name, apology (each
 ``stated``/``not_stated``/``unclear``), confidence, transcript, words (with
-times and confidences), sample_rate and engine.
+times and confidences), sample_rate, engine, decided_by and every engine's
+transcript. Vosk runs first, Whisper where Vosk is unsure (``[speech] engines``,
+or ``--engines vosk`` for Vosk alone).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import Any, Optional
 from .audio import AudioError, read_audio
 from .engine import Engine, ModelError
 from .greeting import Expected, check_greeting, expected_for
+from .whisper_engine import WhisperEngine
 
 
 def add_parser(sub: Any, add_common_flags: Any) -> argparse.ArgumentParser:
@@ -33,6 +36,7 @@ def add_parser(sub: Any, add_common_flags: Any) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per file")
     p.add_argument("--seconds", type=float, default=None, help="seconds checked from the start (default 8)")
     p.add_argument("--model", help="a Vosk model directory")
+    p.add_argument("--engines", help="vosk, or vosk,whisper (default: [speech] engines)")
     add_common_flags(p)
     return p
 
@@ -57,6 +61,8 @@ def summary(result: Any) -> dict[str, Any]:
         "seconds": round(result.seconds, 2),
         "speech": result.gate.speech,
         "engine": result.engine,
+        "decided_by": r3.decided_by,
+        "transcripts": {name: " ".join(w.text for w in ws) for name, ws in result.transcripts.items()},
     }
 
 
@@ -83,10 +89,17 @@ def run(args: argparse.Namespace, settings: Any, directory: Any) -> int:
     except ModelError as exc:
         print(f"telmon: {exc}", file=sys.stderr)
         return 2
+    engines = args.engines.split(",") if args.engines else list(settings.speech.engines)
+    second = None
+    if "whisper" in engines:
+        try:
+            second = WhisperEngine.load(settings.speech.whisper_dir or None)
+        except ModelError as exc:   # as the worker does: Vosk alone, said out loud
+            print(f"telmon: warning: {exc}; checking with Vosk alone", file=sys.stderr)
     seconds = args.seconds or settings.speech.head_seconds
     failures = 0
     for req in requests:
-        out = _one(engine, req, directory, seconds, settings.speech.thresholds)
+        out = _one(engine, req, directory, seconds, settings.speech.thresholds, second)
         failures += "error" in out
         if args.json or args.batch:
             print(json.dumps(out, ensure_ascii=False), flush=True)
@@ -104,7 +117,8 @@ def _expected(req: dict[str, Any], directory: Any) -> Optional[Expected]:
     return None
 
 
-def _one(engine: Engine, req: dict[str, Any], directory: Any, seconds: float, limits: Any) -> dict[str, Any]:
+def _one(engine: Engine, req: dict[str, Any], directory: Any, seconds: float, limits: Any,
+         second: Optional[WhisperEngine] = None) -> dict[str, Any]:
     if "error" in req:
         return {"file": req.get("file"), "error": req["error"]}
     expected = _expected(req, directory)
@@ -114,7 +128,7 @@ def _one(engine: Engine, req: dict[str, Any], directory: Any, seconds: float, li
         audio = read_audio(req["file"])
     except (AudioError, KeyError) as exc:
         return {"file": req.get("file"), "error": str(exc)}
-    result = check_greeting(engine, audio, expected, ("R3", "R2"), seconds, limits)
+    result = check_greeting(engine, audio, expected, ("R3", "R2"), seconds, limits, second=second)
     return {"file": req["file"], **summary(result)}
 
 
@@ -123,5 +137,8 @@ def _print_text(out: dict[str, Any]) -> None:
         print(f"{out['file']}: error: {out['error']}")
         return
     print(f"{out['file']}: {out['verdict']} (department {out['department']}, name {out['name']}, "
-          f"apology {out['apology']}; confidence {out['confidence']:.2f}) {out['sample_rate']} Hz, {out['engine']}")
-    print("  heard: " + " ".join(f"{w['word']}({w['conf']:.2f}@{w['start']:.1f}s)" for w in out["words"]))
+          f"apology {out['apology']}; confidence {out['confidence']:.2f}) {out['sample_rate']} Hz, {out['engine']}, "
+          f"decided by {out['decided_by']}")
+    print("  heard (vosk): " + " ".join(f"{w['word']}({w['conf']:.2f}@{w['start']:.1f}s)" for w in out["words"]))
+    if "whisper" in out["transcripts"]:
+        print(f"  heard (whisper): {out['transcripts']['whisper']}")

@@ -61,7 +61,8 @@ class SpeechWorker:
                  processes: int = 1, max_backlog: int = 100, head_seconds: float = 8.0,
                  retain: bool = False, model_path: Optional[str] = None, limits: Any = None,
                  after_commit: Callable[[Callable[[], None]], None] = _run_now, file_wait: float = 10.0,
-                 stale_seconds: float = 5 * 3600.0, check_timeout: float = 120.0) -> None:
+                 stale_seconds: float = 5 * 3600.0, check_timeout: float = 120.0,
+                 engines: tuple[str, ...] = ("vosk", "whisper"), whisper_dir: Optional[str] = None) -> None:
         self.spool = Spool(spool_dir, stale_seconds)
         self.directory = directory
         self.settle = settle
@@ -71,10 +72,11 @@ class SpeechWorker:
         self.limits = limits
         self.after_commit = after_commit
         self.file_wait = file_wait
-        self.overflows = self.failures = self.checked = self.discarded = 0
+        self.overflows = self.failures = self.checked = self.discarded = self.fallbacks = 0
         self._backlog = 0
         self._lock = threading.Lock()
-        self.pool = CheckPool(run_check, processes, init_child, (model_path,), timeout=check_timeout)
+        self.pool = CheckPool(run_check, processes, init_child, (model_path, tuple(engines), whisper_dir),
+                              timeout=check_timeout)
         self._intake: "queue.Queue[Optional[tuple]]" = queue.Queue()
         self._thread = threading.Thread(target=self._dispatch, name="telmon-speech-intake", daemon=True)
         self._thread.start()
@@ -178,7 +180,18 @@ class SpeechWorker:
             results = {r: plain(r, "unclear", None, f"check failed: {error}") for r in rules}
         else:
             self.checked += 1
+            self._note_fallback(linkedid, results or {})
         self._settle(linkedid, claim, results or {})
+
+    def _note_fallback(self, linkedid: str, results: dict) -> None:
+        why = next((f["value"]["fallback"] for f in results.values()
+                    if isinstance(f.get("value"), dict) and f["value"].get("fallback")), None)
+        if why is None:
+            return
+        self.fallbacks += 1      # telmon_speech_fallback_checks: an operator sees the second engine is missing
+        if self.fallbacks == 1 or self.fallbacks % 100 == 0:
+            log.warning("greeting check of call %s ran without its second engine (%d so far): %s",
+                        linkedid, self.fallbacks, why)
 
     def _settle(self, linkedid: str, claim: Claim, results: dict, count: bool = True) -> None:
         for fields in results.values():
