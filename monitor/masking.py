@@ -12,31 +12,12 @@ import datetime as dt
 import getpass
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Optional
 
+from .core.masking import mask_number, scrub  # noqa: F401  (the policy is core's; re-exported for adapters)
+
 log = logging.getLogger("telmon.privacy")
-
-_LONG_NUMBER = re.compile(r"(?<![\d.])\+?\d[\d -]{5,}\d(?![\d.])")
-
-
-def mask_number(number: Optional[str]) -> str:
-    """Hide the middle of a phone number: 01012345678 -> 010-****-5678; extensions stay."""
-    if not number:
-        return ""
-    digits = "".join(c for c in number if c.isdigit())
-    if len(digits) <= 6:
-        return number           # an extension, not personal data
-    head = digits[:3] if digits.startswith("01") or len(digits) > 9 else digits[:2]
-    return f"{head}-{'*' * 4}-{digits[-4:]}"
-
-
-def scrub(text: str) -> str:
-    """``text`` with every phone-number-like run of 7+ digits masked (timestamps and ids with a dot stay)."""
-    return _LONG_NUMBER.sub(lambda m: mask_number(m.group(0)) if sum(c.isdigit() for c in m.group(0)) > 6
-                            else m.group(0), text)
-
 
 def process_owner() -> str:
     """Who runs this process, from the operating system (not ``LOGNAME``, which anyone can set)."""

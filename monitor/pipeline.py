@@ -16,23 +16,18 @@ from .ami.codec import AmiDecoder, Malformed, Message
 from .core.cadence import Cadence
 from .core.callback import CallbackBook, MissedCall
 from .core.limits import Unfit, fit_record
+from .core.judged import JudgedCall
 from .core.record import CallRecord
 from .core.rules import DeptLookup, Thresholds, Verdict, department_of_call, judge_call
 from .core.tracker import Tracker, TrackerOptions
-from .masking import scrub
+from .core.masking import scrub
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60.0   # how often (in event time) stale calls and R8 windows are checked
 
 
-@dataclass
-class Finished:
-    """A finished call with its verdicts and owning department."""
-
-    record: CallRecord
-    verdicts: dict[str, Verdict]
-    department: Optional[str]
+Finished = JudgedCall   # the name sinks have used; one type (monitor/core/judged.py)
 
 
 class Sink(Protocol):

@@ -14,7 +14,7 @@ from .core.cadence import Cadence
 from .core.export import call_json
 from .core.record import CallRecord
 from .core.rules import Verdict
-from .masking import mask_number
+from .core.masking import mask_number
 
 MARK = {"pass": "ok", "fail": "FAIL", "n/a": "-", "pending": "wait", "unclear": "?"}
 TABLE_RULES = ("R1", "R4", "R5", "R8", "R2", "R3", "R7")   # the greeting rules are blank until checked

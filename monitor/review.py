@@ -18,7 +18,8 @@ import sys
 from typing import Any, Iterator, Optional, TextIO
 
 from .core.rules import Verdict
-from .masking import mask_number, process_owner
+from .core.masking import mask_number
+from .masking import process_owner
 from .storage.store import Store, StoredCall
 
 SPEECH_RULES = ("R2", "R3", "R7")

@@ -19,7 +19,7 @@ import logging
 from typing import AsyncIterator, Iterable, Mapping, Optional
 
 from ..ami.codec import AmiDecoder, Banner, Malformed, Message, encode_action
-from ..masking import scrub
+from ..core.masking import scrub
 
 log = logging.getLogger(__name__)
 

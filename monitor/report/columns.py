@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from ..core.record import CallRecord
-from ..masking import mask_number
+from ..core.masking import mask_number
 from ..storage.store import StoredCall
 from .aggregate import RING_BUCKETS, RULES, SPEECH_RULES, CallFacts, Stats, value_text
 

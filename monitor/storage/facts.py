@@ -30,7 +30,7 @@ from sqlalchemy import Table, insert
 
 from ..core.record import LEG_TRANSFER, OUTBOUND, CallRecord
 from ..core.rules import Verdict
-from ..masking import mask_number
+from ..core.masking import mask_number
 from ..report.evidence import evidence_text, is_reviewed, value_text
 from .convert import _index
 from .models import CallFactsRow

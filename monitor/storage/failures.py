@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
-from ..masking import scrub
+from ..core.masking import scrub
 
 
 class StorageUnavailable(RuntimeError):

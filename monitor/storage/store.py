@@ -23,6 +23,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from ..core.callback import MissedCall
+from ..core.judged import JudgedCall
 from ..core.keep import keep_r8, knowledge_of, replaces
 from ..core.limits import Unfit, fit_record
 from ..core.record import CallRecord
@@ -46,13 +47,7 @@ class StorageError(RuntimeError):
     """The database cannot be used; the message names it (password masked)."""
 
 
-@dataclass
-class StoredCall:
-    """A call read back from the database."""
-
-    record: CallRecord
-    verdicts: dict[str, Verdict]
-    department: Optional[str]
+StoredCall = JudgedCall   # a call read back from the database: the same type as a finished one
 
 
 class Store:

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from ..core.cadence import Cadence
 from ..core.record import CallRecord
-from ..masking import mask_number
+from ..core.masking import mask_number
 from .labels import LEG, STATUS, TRANSFER, WAIT, label
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from ..masking import mask_number
+from ..core.masking import mask_number
 
 DIRECTION = {"inbound": "수신", "outbound": "발신", "internal": "내선"}
 OUTCOME = {"answered": "응답", "abandoned": "포기(발신자 끊음)", "no_answer": "무응답", "busy": "통화 중",
