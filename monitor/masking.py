@@ -13,7 +13,6 @@ import getpass
 import logging
 import os
 from pathlib import Path
-from typing import Optional
 
 from .core.masking import mask_number, scrub  # noqa: F401  (the policy is core's; re-exported for adapters)
 

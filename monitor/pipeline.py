@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Protocol
 
 from .ami.codec import AmiDecoder, Malformed, Message
