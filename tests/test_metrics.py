@@ -314,7 +314,7 @@ def test_keepalive_ping_keeps_a_quiet_link_fresh(tmp_path, monkeypatch):
 
 def test_fast_family_text_is_byte_for_byte_what_prometheus_client_writes():
     from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics, generate_latest
-    from monitor.metrics_http import FamilyText
+    from monitor.metrics.http import FamilyText
     disable_created_metrics()      # as Metrics does
     r = CollectorRegistry()
     c = Counter("t_odd", 'Help with \\ and\nnewline.', ["b", "a"], registry=r)

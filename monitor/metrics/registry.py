@@ -4,7 +4,7 @@
 is a pipeline sink: every finished call and every verdict settled later (R8,
 speech) updates its counters and histograms. The live view (phones ringing,
 callers waiting, the AMI link) is computed at scrape time from the tracker's
-state by :class:`~monitor.metrics_live.LiveCollector`, registered by
+state by :class:`~monitor.metrics.live.LiveCollector`, registered by
 :meth:`Metrics.watch`. :func:`start_metrics_server` serves ``/metrics``.
 
 Labels are bounded by construction: ``department`` and ``person`` only ever take
@@ -24,14 +24,14 @@ from typing import Callable, Optional
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, Info, disable_created_metrics
 
-from . import __version__
-from .core.cadence import Cadence
-from .core.record import OUTBOUND, OUTCOMES, CallRecord
-from .core.rules import FAIL, PASS, Thresholds, Verdict
-from .directory import Directory
-from .metrics_http import Exposition, MetricsEndpoint, serve
-from .metrics_live import UNKNOWN, LiveCollector
-from .pipeline import Finished, Pipeline
+from .. import __version__
+from ..core.cadence import Cadence
+from ..core.record import OUTBOUND, OUTCOMES, CallRecord
+from ..core.rules import FAIL, PASS, Thresholds, Verdict
+from ..directory import Directory
+from .http import Exposition, MetricsEndpoint, serve
+from .live import UNKNOWN, LiveCollector
+from ..pipeline import Finished, Pipeline
 
 DIRECTIONS = ("inbound", "outbound", "internal")
 RULES = ("R1", "R2", "R3", "R4", "R5", "R7", "R8")   # the rules telmon judges (R6 off, R9/R10 monthly)
@@ -181,7 +181,7 @@ def start_metrics_server(metrics: Metrics, host: str, port: int) -> MetricsEndpo
     """Serve ``metrics`` on ``http://host:port/metrics`` in a daemon thread (port 0: a free one).
 
     The address is always passed on (a wildcard default would publish the call
-    records on every interface); see monitor/metrics_http.py for why the text of
+    records on every interface); see monitor/metrics/http.py for why the text of
     the counters is cached between changes.
     """
     return serve(Exposition(metrics), host, port)

@@ -33,9 +33,9 @@ from typing import Callable, Iterable, Optional
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from .core.calls import LiveCall, first_wait_start
-from .core.record import LEG_DIRECT, LEG_QUEUE, LEG_TRANSFER, Offer
-from .core.rules import DeptLookup
+from ..core.calls import LiveCall, first_wait_start
+from ..core.record import LEG_DIRECT, LEG_QUEUE, LEG_TRANSFER, Offer
+from ..core.rules import DeptLookup
 
 UNKNOWN = "unknown"   # the label of a call no directory department owns
 SNAPSHOT_ATTEMPTS = 5
