@@ -172,7 +172,8 @@ class LiveCollector:
             ("telmon_phones_ringing", "Office phones ringing for a caller now.", "ringing"),
             ("telmon_callers_waiting", "Callers waiting for a person now (queue, hold, transfer, "
                                        "ringing before an answer).", "waiting"),
-            ("telmon_longest_wait_seconds", "Seconds the longest-waiting caller has waited so far (R4 limit: 180 s by default).", "longest"),
+            ("telmon_longest_wait_seconds", "Seconds the longest-waiting caller has waited so far "
+                                            "(R4 limit: 180 s by default).", "longest"),
             ("telmon_calls_in_progress", "Calls in progress.", "in_progress"),
             ("telmon_callbacks_pending", "Missed callers not yet called back within the R8 window.", "callbacks"),
         ]

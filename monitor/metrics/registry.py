@@ -26,15 +26,15 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, Info, disab
 
 from .. import __version__
 from ..core.cadence import Cadence
-from ..core.record import OUTBOUND, OUTCOMES, CallRecord
-from ..core.rules import FAIL, PASS, Thresholds, Verdict
+from ..core.charter import CALL_RULES, JUDGED_RESULTS, charged_extension
+from ..core.record import OUTCOMES, CallRecord
+from ..core.rules import Thresholds, Verdict, r4_longest
 from ..directory import Directory
 from .http import Exposition, MetricsEndpoint, serve
 from .live import UNKNOWN, LiveCollector
 from ..pipeline import Finished, Pipeline
 
 DIRECTIONS = ("inbound", "outbound", "internal")
-RULES = ("R1", "R2", "R3", "R4", "R5", "R7", "R8")   # the rules telmon judges (R6 off, R9/R10 monthly)
 WAIT_KINDS = ("ringing", "queue", "hold", "transfer")
 RING_CYCLES = 10          # ring-second buckets: the end of ring 1 .. ring 10
 WAIT_BOUNDS = (10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0)
@@ -113,8 +113,8 @@ class Metrics:
             for kind in WAIT_KINDS:
                 self.wait.labels(dept, kind)
             people = self._people(dept) if self.person_labels else [None]
-            for rule in RULES:
-                for result in (PASS, FAIL):
+            for rule in CALL_RULES:
+                for result in JUDGED_RESULTS:
                     for person in people:
                         self._verdict(rule, result, dept, person)
 
@@ -123,9 +123,13 @@ class Metrics:
             return self.verdicts.labels(rule, result, department, person or UNKNOWN)
         return self.verdicts.labels(rule, result, department)
 
+    def is_office(self, extension: str) -> bool:
+        """True for an office phone (an extension of a directory department)."""
+        return bool(self.directory.department_of(extension))
+
     def person_of(self, record: CallRecord) -> str:
-        """The directory name of whoever served the call: who answered, or who called out."""
-        ext = record.caller if record.direction == OUTBOUND else record.answered_by
+        """The directory name of the person a call's verdicts are charged to (``charter.charged_extension``)."""
+        ext = charged_extension(record, self.is_office)
         person = self.directory.person(ext) if ext else None
         return person.name if person is not None else UNKNOWN
 
@@ -143,24 +147,30 @@ class Metrics:
         for verdict in finished.verdicts.values():
             self._verdict(verdict.rule, verdict.result, dept, person).inc()
         if rec.outcome == "incomplete":
-            self.version += 1
+            self._changed()
             return   # its events are not all known: no measurement from it (as no verdict)
         for offer in rec.offers:
             if not offer.to_trunk and offer.ring_start is not None:
                 self.ring.labels(dept, "yes" if offer.answered else "no").observe(offer.ring_seconds)
-        # The R4 measure: outbound calls' ringing is the customer's phone, not a wait.
-        stretches = [w for w in rec.waits if not (rec.direction == OUTBOUND and w.kind == "ringing")]
-        if stretches:
-            longest = max(stretches, key=lambda w: w.seconds)
+        longest = r4_longest(rec)   # the R4 measure
+        if longest is not None:
             self.wait.labels(dept, longest.kind if longest.kind in WAIT_KINDS else "ringing").observe(longest.seconds)
-        self.version += 1
+        self._changed()
 
     def verdict_settled(self, linkedid: str, verdict: Verdict) -> None:
         """Count a verdict decided after its call ended, under that call's department and person."""
         with self._lock:
             dept, person = self._labels.get(linkedid, (UNKNOWN, UNKNOWN))
         self._verdict(verdict.rule, verdict.result, dept, person).inc()
-        self.version += 1
+        self._changed()
+
+    def _changed(self) -> None:
+        # Called after the counters moved, from the event loop and possibly other threads (a
+        # speech result, the database writer). ``+= 1`` is a read then a write: under the lock
+        # every change gets its own number, so http.py's cache (re-render when the number moved)
+        # does not depend on how threads happen to interleave.
+        with self._lock:
+            self.version += 1
 
     # -- the live view ----------------------------------------------------------------
     def watch(self, pipeline: Pipeline, state=None, speech_backlog: Optional[Callable[[], Optional[int]]] = None,
