@@ -180,6 +180,9 @@ class Metrics:
         with self._lock:
             for missed in pipeline.book.pending.values():   # restored from the database after a restart
                 self._labels.setdefault(missed.linkedid, (missed.department or UNKNOWN, UNKNOWN))
+        # The scrape reads the tracker from the HTTP thread: under this lock, which the tracker
+        # also holds while it applies an event (see metrics/live.py).
+        pipeline.tracker.guard = threading.Lock()
         kwargs = {"wall": wall} if wall is not None else {}
         self.live = LiveCollector(pipeline.tracker, self.directory.department_of, self.departments,
                                   pipeline.book, state, speech_backlog, speech_fallbacks=speech_fallbacks, **kwargs)
