@@ -99,7 +99,8 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
         # live_view reads it. Nothing here is threaded (the default does nothing); an adapter
         # that reads the live view from another thread installs a lock (metrics/registry.py).
         self.guard: AbstractContextManager[object] = nullcontext()
-        self._recent: OrderedDict[tuple, None] = OrderedDict()   # the last events applied, for duplicates
+        # The last events applied (their header pairs), to recognise a duplicate.
+        self._recent: OrderedDict[tuple[tuple[str, str], ...], None] = OrderedDict()
         self._handlers: dict[str, Callable[[Event, float], Optional[LiveCall]]] = {
             "Newchannel": self._newchannel, "Newstate": self._newstate,
             "DialBegin": self._dialbegin, "DialState": self._dialstate, "DialEnd": self._dialend,

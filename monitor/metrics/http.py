@@ -115,7 +115,7 @@ class FamilyText:
 class _Collectors:
     """A registry-shaped view of some collectors (``generate_latest`` only calls ``collect``)."""
 
-    def __init__(self, collectors: Iterable) -> None:
+    def __init__(self, collectors: Iterable[Any]) -> None:
         self._collectors = list(collectors)
 
     def collect(self) -> Iterable[Metric]:
@@ -165,12 +165,12 @@ class BoundedHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, *args, max_connections: int = MAX_CONNECTIONS, **kwargs) -> None:
+    def __init__(self, *args: Any, max_connections: int = MAX_CONNECTIONS, **kwargs: Any) -> None:
         self._slots = threading.BoundedSemaphore(max_connections)
         self.refused = 0
         super().__init__(*args, **kwargs)
 
-    def process_request(self, request, client_address) -> None:   # noqa: ANN001 (socketserver's signature)
+    def process_request(self, request: Any, client_address: Any) -> None:   # socketserver's signature
         """Serve in a thread if a slot is free, else close the connection."""
         if not self._slots.acquire(blocking=False):
             self.refused += 1
@@ -182,7 +182,7 @@ class BoundedHTTPServer(ThreadingHTTPServer):
             self._slots.release()
             raise
 
-    def process_request_thread(self, request, client_address) -> None:   # noqa: ANN001
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
         """Serve one connection, then free its slot."""
         try:
             super().process_request_thread(request, client_address)

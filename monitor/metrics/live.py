@@ -64,7 +64,8 @@ class LiveCollector:
 
     def now(self) -> float:
         """The event clock, extrapolated by wall time since it last moved (see the module docstring)."""
-        clock, wall = self.tracker.clock, self.wall()
+        clock: float = self.tracker.clock
+        wall = self.wall()
         if clock != self._anchor[0]:
             self._anchor = (clock, wall)
         return clock + max(0.0, wall - self._anchor[1])

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, Info, disable_created_metrics
 
@@ -33,6 +33,10 @@ from ..directory import Directory
 from .http import Exposition, MetricsEndpoint, serve
 from .live import UNKNOWN, LiveCollector
 from ..pipeline import Finished, Pipeline
+
+if TYPE_CHECKING:   # types only: the settings and the AMI link's state are read, never imported at run time
+    from ..live.listener import ListenerState
+    from ..settings import Settings
 
 DIRECTIONS = ("inbound", "outbound", "internal")
 WAIT_KINDS = ("ringing", "queue", "hold", "transfer")
@@ -90,7 +94,7 @@ class Metrics:
         self.version = 0
 
     @classmethod
-    def from_settings(cls, settings, directory: Directory) -> "Metrics":
+    def from_settings(cls, settings: "Settings", directory: Directory) -> "Metrics":
         """The metrics of ``telmon run`` and the demo, as configured (``[metrics]``, cadence, thresholds)."""
         return cls(directory, settings.cadence_obj, settings.thresholds_obj, settings.metrics.person_labels)
 
@@ -173,7 +177,8 @@ class Metrics:
             self.version += 1
 
     # -- the live view ----------------------------------------------------------------
-    def watch(self, pipeline: Pipeline, state=None, speech_backlog: Optional[Callable[[], Optional[int]]] = None,
+    def watch(self, pipeline: Pipeline, state: Optional["ListenerState"] = None,
+              speech_backlog: Optional[Callable[[], Optional[int]]] = None,
               wall: Optional[Callable[[], float]] = None,
               speech_fallbacks: Optional[Callable[[], Optional[int]]] = None) -> LiveCollector:
         """Export the live gauges of ``pipeline`` (and the AMI link ``state``, the speech backlog) at each scrape."""
