@@ -2,10 +2,12 @@
 
 :class:`Metrics` owns a private :class:`~prometheus_client.CollectorRegistry` and
 is a pipeline sink: every finished call and every verdict settled later (R8,
-speech) updates its counters and histograms. The live view (phones ringing,
-callers waiting, the AMI link) is computed at scrape time from the tracker's
-state by :class:`~monitor.metrics.live.LiveCollector`, registered by
-:meth:`Metrics.watch`. :func:`start_metrics_server` serves ``/metrics``.
+speech) updates its counters and histograms, labelled with the person
+``core/charter.charged_extension`` names (the monthly report's person). The live
+view (phones ringing, callers waiting) is the tracker's (``Tracker.live_view``),
+taken at each scrape by :class:`~monitor.metrics.live.LiveCollector` with the AMI
+link and the speech backlog; :meth:`Metrics.watch` registers it.
+:func:`start_metrics_server` serves ``/metrics``.
 
 Labels are bounded by construction: ``department`` and ``person`` only ever take
 values from the directory (or ``unknown``), the rest come from fixed sets in the
