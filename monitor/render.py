@@ -11,13 +11,13 @@ import json
 from typing import Iterable, Mapping, Optional, TextIO
 
 from .core.cadence import Cadence
+from .core.charter import TABLE_RULES   # the greeting rules are blank until checked
 from .core.export import call_json
 from .core.record import CallRecord
 from .core.rules import Verdict
 from .core.masking import mask_number
 
 MARK = {"pass": "ok", "fail": "FAIL", "n/a": "-", "pending": "wait", "unclear": "?"}
-TABLE_RULES = ("R1", "R4", "R5", "R8", "R2", "R3", "R7")   # the greeting rules are blank until checked
 
 
 def _dialed(record: CallRecord) -> str:
@@ -71,7 +71,7 @@ def print_json(record: CallRecord, verdicts: Mapping[str, Verdict], cadence: Cad
     """One JSON object per line (the stable ``--json`` format); numbers masked unless ``unmasked``.
 
     The greeting checks' verdicts (R2, R3, R7, with a reviewer's decision) are in it too:
-    ``core/export.RULE_ORDER`` lists them after R1, R4, R5, R8.
+    ``core/charter.TABLE_RULES`` lists them after R1, R4, R5, R8.
     """
     data = call_json(record, verdicts, cadence, department)
     print(json.dumps(data if unmasked else mask_call_json(data), ensure_ascii=False), file=out)

@@ -17,12 +17,11 @@ import datetime as dt
 import sys
 from typing import Any, Iterator, Optional, TextIO
 
+from .core.charter import SPEECH_RULES
 from .core.rules import Verdict
 from .core.masking import mask_number
 from .masking import process_owner
 from .storage.store import Store, StoredCall
-
-SPEECH_RULES = ("R2", "R3", "R7")
 
 
 def waiting(store: Store, since: Optional[float] = None) -> Iterator[tuple[StoredCall, Verdict]]:

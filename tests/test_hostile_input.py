@@ -16,7 +16,7 @@ import time
 import urllib.request
 
 from conftest import TRACES
-from monitor import metrics_http
+from monitor.metrics import http as metrics_http
 from monitor.ami.codec import AmiDecoder, encode_message
 from monitor.config import AmiSettings, load_settings
 from monitor.directory import load_directory

@@ -9,7 +9,8 @@ from conftest import REPO
 
 PURE = ["monitor.core", "monitor.core.tracker", "monitor.core.rules", "monitor.core.callback",
         "monitor.core.export", "monitor.core.calls", "monitor.core.channels", "monitor.core.cadence",
-        "monitor.core.record", "monitor.core.features", "monitor.core.dialing", "monitor.ami.codec"]
+        "monitor.core.record", "monitor.core.features", "monitor.core.dialing", "monitor.core.liveview",
+        "monitor.core.charter", "monitor.core.judged", "monitor.core.masking", "monitor.ami.codec"]
 FORBIDDEN = ["socket", "asyncio", "selectors", "ssl", "sqlite3", "sqlalchemy", "psycopg", "alembic",
              "prometheus_client", "vosk", "pydub", "asterisk", "http", "urllib.request",
              "subprocess", "threading", "multiprocessing", "yaml", "tomllib", "wave", "time"]

@@ -17,7 +17,7 @@ from monitor.ami.codec import AmiDecoder, Message
 from monitor.core.cadence import KOREA
 from monitor.core.rules import Thresholds, judge_call, missed_inbound
 from monitor.core.tracker import Tracker
-from monitor.metrics_live import wait_start
+from monitor.core.liveview import wait_start
 from test_tracker_transcripts import dial, ev, newchan, transcript
 
 

@@ -214,7 +214,7 @@ def test_telmon_run_exports_the_recordings_kept_and_purges(seeded):
     from monitor.config import load_settings
     from monitor.directory import load_directory
     from monitor.metrics import Metrics
-    from monitor.metrics_http import Exposition
+    from monitor.metrics.http import Exposition
     from monitor.web.commands import RetentionLoop
     store, url, spool = seeded
     settings = load_settings(None, {}, {"database_url": url, "agi.spool_dir": str(spool)})

@@ -35,10 +35,6 @@ class Cadence:
         # only where the clock really says so: timestamps are microseconds.
         return int(math.floor(ring_seconds / self.cycle + 1e-9)) + 1
 
-    def seconds_before_ring(self, ring: int) -> float:
-        """Seconds of alerting after which ring number ``ring`` has started."""
-        return max(0, ring - 1) * self.cycle
-
 
 KOREA = Cadence(1.0, 2.0)
 NORTH_AMERICA = Cadence(2.0, 4.0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from .channels import is_trunk, number_from_dialstring, parse_channel, phone_extension
 from .record import INBOUND, INTERNAL, LEG_DIRECT, LEG_TRANSFER, OUTBOUND, CallRecord, Offer, Transfer
@@ -41,7 +41,7 @@ class _Chan:
     consult: bool = False   # a channel of an attended transfer's consultation call
 
 
-def _extra(row: CelRow) -> dict:
+def _extra(row: CelRow) -> dict[str, Any]:
     try:
         value = json.loads(row.get("extra") or "{}")
     except ValueError:

@@ -4,8 +4,9 @@ Every other part of telmon (metrics, reports, review, the workbench, ``--json``)
 these names from here, so Grafana and the monthly report cannot disagree on which
 rules count, how R10 is computed or which person a verdict is charged to.
 
-* Rules judged per call: R1 ring, R2 department named, R3 name stated, R4 wait,
-  R5 transfer, R7 apology after a late answer, R8 callback. R6 is off by default
+* Rules judged per call: R1 ring, R2 apology after a late answer, R3 department
+  and name stated, R4 wait, R5 transfer, R7 on an outbound call department, name
+  and "is this a good time", R8 callback. R6 is off by default
   (a question of courtesy the speech check cannot judge); R9 (the monthly list of
   violations per person) and R10 (the score) are computed over a period.
 * R10 = 100 x passes / (passes + confirmed violations) over the verdicts of
@@ -29,12 +30,12 @@ class Rule(StrEnum):
     """A rule of the charter (a ``str``: ``Rule.R1 == "R1"``)."""
 
     R1 = "R1"     # answered before the 3rd ring
-    R2 = "R2"     # the answering person names the department
-    R3 = "R3"     # ... and their own name
+    R2 = "R2"     # a late answer (R1 failed) comes with an apology
+    R3 = "R3"     # the answering person states department and name
     R4 = "R4"     # nobody waits more than 3 minutes
     R5 = "R5"     # a transfer never loses the caller
     R6 = "R6"     # courtesy (off: not judged)
-    R7 = "R7"     # a late answer comes with an apology
+    R7 = "R7"     # calling out: department, name, and asking whether it is a good time
     R8 = "R8"     # missed callers are called back
     R9 = "R9"     # the monthly list of violations per person
     R10 = "R10"   # the compliance score
@@ -106,9 +107,11 @@ def also_charged_r1(record: CallRecord, r1_failed: bool, rings_of: Callable[[flo
     """
     if record.answered_by or record.direction == OUTBOUND or not r1_failed:
         return []
+    rang = rang_unanswered(record, is_office)
     out: list[str] = []
-    for offer in rang_unanswered(record, is_office)[1:]:
-        if rings_of(offer.ring_seconds) > max_rings and offer.extension not in out:
+    for offer in rang[1:]:   # a phone offered twice is charged once, as the call's own extension
+        if (rings_of(offer.ring_seconds) > max_rings and offer.extension != rang[0].extension
+                and offer.extension not in out):
             out.append(offer.extension)
     return out
 

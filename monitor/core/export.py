@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from .cadence import Cadence
+from .charter import TABLE_RULES
 from .record import CallRecord, Offer
 from .rules import Verdict
 
-# The greeting-check rules (R2, R3, R7) appear once the speech worker has judged the call
-# (``telmon calls --json``); a replayed stream has no recordings, so they never appear there.
-RULE_ORDER = ("R1", "R4", "R5", "R8", "R2", "R3", "R7")
+# Verdicts are listed in charter.TABLE_RULES' order. The greeting-check rules (R2, R3, R7) appear
+# once the speech worker has judged the call (``telmon calls --json``); a replayed stream has no
+# recordings, so they never appear there.
 
 
 def _r(x: Optional[float]) -> Optional[float]:
@@ -82,5 +83,5 @@ def call_json(call: CallRecord, verdicts: Mapping[str, Verdict], cadence: Cadenc
         ],
         "hangup_cause": call.hangup_cause,
         "incomplete_reason": call.incomplete_reason,
-        "verdicts": {k: verdict_json(verdicts[k]) for k in RULE_ORDER if k in verdicts},
+        "verdicts": {str(k): verdict_json(verdicts[k]) for k in TABLE_RULES if k in verdicts},
     }

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 from .cadence import Cadence
-from .record import INBOUND, OUTBOUND, CallRecord, LEG_TRANSFER, Offer
+from .record import INBOUND, OUTBOUND, CallRecord, LEG_TRANSFER, Offer, WaitStretch
 
 PASS, FAIL, NA, PENDING = "pass", "fail", "n/a", "pending"
 
@@ -103,12 +103,21 @@ def judge_ring(call: CallRecord, cadence: Cadence, limits: Thresholds) -> Verdic
     return Verdict("R1", NA, None, "no office phone answered or rang past the limit")
 
 
+def r4_stretches(call: CallRecord) -> list[WaitStretch]:
+    """The stretches R4 measures: every wait, except an outbound call's ringing (the customer's phone)."""
+    return [w for w in call.waits if not (call.direction == OUTBOUND and w.kind == "ringing")]
+
+
+def r4_longest(call: CallRecord) -> Optional[WaitStretch]:
+    """The longest single stretch R4 measures (the first of equals), or None when the caller never waited."""
+    return max(r4_stretches(call), key=lambda w: w.seconds, default=None)
+
+
 def judge_wait(call: CallRecord, limits: Thresholds) -> Verdict:
     """R4: the longest single stretch without a person must stay within the limit."""
-    stretches = [w for w in call.waits if not (call.direction == OUTBOUND and w.kind == "ringing")]
-    if not stretches:
+    longest = r4_longest(call)
+    if longest is None:
         return Verdict("R4", NA, None, "the caller never waited")
-    longest = max(stretches, key=lambda w: w.seconds)
     seconds = round(longest.seconds, 3)
     result = FAIL if longest.seconds > limits.max_wait_seconds else PASS
     return Verdict("R4", result, seconds, f"longest wait: {longest.kind} {seconds:.1f} s")

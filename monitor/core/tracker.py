@@ -47,6 +47,7 @@ an event with no ``Timestamp``, or one that arrives out of order is reported in
 from __future__ import annotations
 
 from collections import Counter, OrderedDict, deque
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
 
@@ -56,7 +57,9 @@ from .features import FeatureHandlers
 from .office import OfficeHandlers
 from .channels import is_trunk, parse_channel, phone_extension
 from .clock import ClockGuard, duration_seconds, header_time
+from .liveview import LiveView, live_view
 from .record import CallRecord
+from .rules import DeptLookup
 
 Event = Mapping[str, str]
 
@@ -92,7 +95,12 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
         self._finished: OrderedDict[str, None] = OrderedDict()  # recently hung-up uniqueids
         self.rooms: dict[str, dict[str, Chan]] = {}   # ConfBridge room -> channels in it
         self._clock_guard = ClockGuard()
-        self._recent: OrderedDict[tuple, None] = OrderedDict()   # the last events applied, for duplicates
+        # Held while an event (or an expiry, flush, reconcile) changes the tracker and while
+        # live_view reads it. Nothing here is threaded (the default does nothing); an adapter
+        # that reads the live view from another thread installs a lock (metrics/registry.py).
+        self.guard: AbstractContextManager[object] = nullcontext()
+        # The last events applied (their header pairs), to recognise a duplicate.
+        self._recent: OrderedDict[tuple[tuple[str, str], ...], None] = OrderedDict()
         self._handlers: dict[str, Callable[[Event, float], Optional[LiveCall]]] = {
             "Newchannel": self._newchannel, "Newstate": self._newstate,
             "DialBegin": self._dialbegin, "DialState": self._dialstate, "DialEnd": self._dialend,
@@ -126,9 +134,13 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
         may vouch for it at once (the live listener's). An event seen twice, byte for
         byte (a duplicated frame, a replayed file fed again), is applied once.
         """
+        with self.guard:
+            return self._feed(event, wall)
+
+    def _feed(self, event: Event, wall: Optional[float]) -> list[CallRecord]:
         name = event.get("Event")
         if name == "Shutdown":
-            return self.flush_all("Asterisk shut down")
+            return self._flush_all("Asterisk shut down")
         handler = self._handlers.get(name or "")
         if handler is None:
             self.counts["ignored"] += 1
@@ -179,12 +191,19 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
 
     def expire(self, now: Optional[float] = None) -> list[CallRecord]:
         """Flush calls silent for ``stale_after`` seconds (of event time) as incomplete."""
-        now = self.clock if now is None else now
+        with self.guard:
+            return self._expire(self.clock if now is None else now)
+
+    def _expire(self, now: float) -> list[CallRecord]:
         stale = {id(c): c for c in self.calls.values() if now - c.last_ts > self.options.stale_after}
         return [self._finish(c, c.last_ts, "no events for %.0f s" % (now - c.last_ts)) for c in stale.values()]
 
     def flush_all(self, reason: str) -> list[CallRecord]:
         """Flush every live call as incomplete (end of a recording, shutdown, lost connection)."""
+        with self.guard:
+            return self._flush_all(reason)
+
+    def _flush_all(self, reason: str) -> list[CallRecord]:
         live = {id(c): c for c in self.calls.values()}
         return [self._finish(c, c.last_ts, reason) for c in live.values()]
 
@@ -202,6 +221,11 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
         channel did: its ``Duration`` before the listing's time (its ``Timestamp``, else
         ``now``: the PBX's latest Timestamp or the caller's wall clock, else the stream's clock).
         """
+        with self.guard:
+            return self._reconcile(active, across_gap, reason, now)
+
+    def _reconcile(self, active: list[Event], across_gap: set[str], reason: str,
+                   now: Optional[float]) -> list[CallRecord]:
         now_up = {e.get("Uniqueid", ""): e for e in active}
         done: list[CallRecord] = []
         for call in {id(c): c for k, c in self.calls.items() if k in across_gap}.values():
@@ -231,6 +255,11 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
     def live_calls(self) -> list[LiveCall]:
         """The calls in progress (each once)."""
         return list({id(c): c for c in self.calls.values()}.values())
+
+    def live_view(self, now: float, dept_of: DeptLookup) -> LiveView:
+        """The calls in progress at ``now`` by department (core/liveview.py), read between two events."""
+        with self.guard:
+            return live_view(self.live_calls(), now, dept_of)
 
     # -- bookkeeping ----------------------------------------------------------------
     def _anomaly(self, kind: str, event: str, detail: str) -> None:

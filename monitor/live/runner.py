@@ -227,7 +227,7 @@ class LiveMonitor:
             self.pipeline.sinks.append(metrics)
             metrics.watch(self.pipeline, self.listener.state, lambda: self.speech.backlog if self.speech else 0,
                           speech_fallbacks=lambda: getattr(self.speech, "fallbacks", 0))
-            from ..metrics_storage import StorageCollector
+            from ..metrics.storage import StorageCollector
             metrics.registry.register(StorageCollector(self.writer.inner.health, store))
         self.stop = asyncio.Event()
 

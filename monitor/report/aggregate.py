@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..core.cadence import Cadence
+from ..core.charter import SCORE_GOAL as SCORE_GOAL   # the report's goal line (html.py imports it from here)
+from ..core.charter import SCORED_RULES, also_charged_r1, charged_extension, rang_unanswered, score
 from ..core.record import OUTBOUND, Offer
 from ..core.rules import Thresholds
 from ..directory import Directory
@@ -34,7 +36,6 @@ from ..storage.store import StoredCall
 from .evidence import evidence_text, is_reviewed, value_text
 from .period import Month
 
-SCORE_GOAL = 90.0
 RING_BUCKETS = (1, 2, 3, 4, 5, 6)   # 6 means "6 or more"
 NO_DEPARTMENT = "(no department)"
 UNKNOWN = "unknown"
@@ -111,9 +112,8 @@ class Stats:
     @property
     def score(self) -> Optional[float]:
         """R10: 100 x passes / judged verdicts of the scored rules, rounded to 0.1."""
-        passed = sum(t.passed for t in self.rules.values())
-        judged = sum(t.judged for t in self.rules.values())
-        return round(100.0 * passed / judged, 1) if judged else None
+        scored = [t for r, t in self.rules.items() if r in SCORED_RULES]
+        return score(sum(t.passed for t in scored), sum(t.judged for t in scored))
 
     def ring_bucket(self, n: int) -> int:
         """Judged calls whose R1 ring count is ``n`` (the last bucket: n or more)."""
@@ -182,12 +182,10 @@ class MonthReport:
         When nobody answered, the office phone that rang longest unanswered: the person who
         let it ring is who the R9 list is about. 'unknown' only when no office phone rang.
         """
-        rec = call.record
-        ext = rec.caller if rec.direction == OUTBOUND else rec.answered_by
-        if not ext and rec.direction != OUTBOUND:
-            rang = self._rang_unanswered(call)
-            ext = rang[0].extension if rang else None
-        return self._key(department, ext)
+        return self._key(department, charged_extension(call.record, self._is_office))
+
+    def _is_office(self, extension: str) -> bool:
+        return bool(self.directory.department_of(extension))
 
     def _key(self, department: str, ext: Optional[str]) -> PersonKey:
         person = self.directory.person(ext) if ext else None
@@ -197,22 +195,16 @@ class MonthReport:
 
     def _rang_unanswered(self, call: StoredCall) -> list[Offer]:
         """Office phones that rang for this caller and were not answered, longest ringing first."""
-        offers = [o for o in call.record.offers if not o.answered and not o.to_trunk and o.ring_start is not None
-                  and self.directory.department_of(o.extension)]
-        return sorted(offers, key=lambda o: -o.ring_seconds)
+        return rang_unanswered(call.record, self._is_office)
 
     def _also_charged(self, call: StoredCall, person: PersonKey, department: str) -> list[PersonKey]:
         """Other people charged with an unanswered call's R1 failure: every further office phone that
         rang past the limit (a ring group or queue rings several; each of them let it ring)."""
-        rec, r1 = call.record, call.verdicts.get("R1")
-        if rec.answered_by or rec.direction == OUTBOUND or r1 is None or r1.result != "fail":
-            return []
-        out: list[PersonKey] = []
-        for offer in self._rang_unanswered(call)[1:]:
-            key = self._key(department, offer.extension)
-            if self.cadence.rings(offer.ring_seconds) > self.limits.max_rings and key != person and key not in out:
-                out.append(key)
-        return out
+        r1 = call.verdicts.get("R1")
+        exts = also_charged_r1(call.record, r1 is not None and r1.result == "fail", self.cadence.rings,
+                               self.limits.max_rings, self._is_office)
+        # Two extensions of one person are one key: charged once, never twice to the call's own person.
+        return [k for k in dict.fromkeys(self._key(department, e) for e in exts) if k != person]
 
     def add(self, call: StoredCall) -> CallFacts:
         """Fold one call into every tally it belongs to; returns what was derived from it."""

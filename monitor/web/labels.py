@@ -29,7 +29,6 @@ RULE = {"R1": "R1 세 번째 벨 전 응답", "R2": "R2 늦은 응답 사과", "
         "R8": "R8 놓친 전화 회신"}
 ITEM = {"department": "부서", "name": "이름", "apology": "사과", "ask": "통화 가능 여부 묻기"}
 LEG = {"direct": "직접", "queue": "대기열", "transfer": "돌려주기"}
-SPEECH_RULES = ("R2", "R3", "R7")
 
 
 def label(table: dict[str, str], value: Optional[str]) -> str:

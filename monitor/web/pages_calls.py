@@ -17,7 +17,8 @@ from starlette.responses import Response
 
 from .framework import Ctx, Problem, page
 from .journey import bars, steps
-from .labels import DIRECTION, OUTCOME, RESULT, RULE, SPEECH_RULES
+from ..core.charter import CALL_RULES, SPEECH_RULES
+from .labels import DIRECTION, OUTCOME, RESULT, RULE
 from .pages_review import LINKEDID, department_param, person_extension
 from .queries import CallFilter, load_call, search_calls
 
@@ -72,7 +73,7 @@ def calls(ctx: Ctx) -> Response:
     departments = [d.name for d in ctx.web.directory.departments if ctx.user.sees_department(d.name)]
     return ctx.render("calls.html", page=found, given=given, departments=departments,
                       link=lambda n: "/calls?" + urlencode(dict(given, page=n)),
-                      rules=("R1", "R2", "R3", "R4", "R5", "R7", "R8"), directions=DIRECTION, outcomes=OUTCOME,
+                      rules=CALL_RULES, directions=DIRECTION, outcomes=OUTCOME,
                       results=RESULT, directory=ctx.web.directory)
 
 

@@ -15,11 +15,11 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from ..core.charter import SPEECH_RULES
 from ..review import decide
 from ..storage.models import CallRow
 from ..storage.workbench import RECORDINGS
 from .framework import MAX_NOTE, Ctx, Problem, page
-from .labels import SPEECH_RULES
 from .queries import QueueFilter, evidence, load_call, review_queue
 
 LINKEDID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
@@ -60,14 +60,14 @@ def queue(ctx: Ctx) -> Response:
     """GET /review."""
     rule = ctx.param("rule")
     if rule and rule not in SPEECH_RULES:
-        raise Problem(400, "규칙은 R2, R3, R7 가운데 하나입니다.")
+        raise Problem(400, f"규칙은 {', '.join(SPEECH_RULES)} 가운데 하나입니다.")
     f = QueueFilter(department_param(ctx), person_extension(ctx, ctx.param("person")), rule or None,
                     ctx.param("not_stated") == "1", _scope(ctx))
     number = ctx.page_number()
     found = review_queue(ctx.web.engine, f, number, ctx.web.settings.web.page_size)
     given = {k: ctx.param(k) for k in ("department", "person", "rule", "not_stated") if ctx.param(k)}
     return ctx.render("review_queue.html", page=found, f=f, person=ctx.param("person"),
-                      departments=_departments(ctx), directory=ctx.web.directory,
+                      departments=_departments(ctx), directory=ctx.web.directory, speech_rules=SPEECH_RULES,
                       link=lambda n: "/review?" + urlencode(dict(given, page=n)))
 
 

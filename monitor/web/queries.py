@@ -15,10 +15,10 @@ from typing import Any, Optional, Sequence
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..core.charter import SPEECH_RULES
 from ..storage.convert import record_from_row
 from ..storage.models import CallRow, VerdictRow
 from ..storage.store import StoredCall
-from .labels import SPEECH_RULES
 
 
 @dataclass

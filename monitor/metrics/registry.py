@@ -2,10 +2,12 @@
 
 :class:`Metrics` owns a private :class:`~prometheus_client.CollectorRegistry` and
 is a pipeline sink: every finished call and every verdict settled later (R8,
-speech) updates its counters and histograms. The live view (phones ringing,
-callers waiting, the AMI link) is computed at scrape time from the tracker's
-state by :class:`~monitor.metrics_live.LiveCollector`, registered by
-:meth:`Metrics.watch`. :func:`start_metrics_server` serves ``/metrics``.
+speech) updates its counters and histograms, labelled with the person
+``core/charter.charged_extension`` names (the monthly report's person). The live
+view (phones ringing, callers waiting) is the tracker's (``Tracker.live_view``),
+taken at each scrape by :class:`~monitor.metrics.live.LiveCollector` with the AMI
+link and the speech backlog; :meth:`Metrics.watch` registers it.
+:func:`start_metrics_server` serves ``/metrics``.
 
 Labels are bounded by construction: ``department`` and ``person`` only ever take
 values from the directory (or ``unknown``), the rest come from fixed sets in the
@@ -20,21 +22,25 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, Info, disable_created_metrics
 
-from . import __version__
-from .core.cadence import Cadence
-from .core.record import OUTBOUND, OUTCOMES, CallRecord
-from .core.rules import FAIL, PASS, Thresholds, Verdict
-from .directory import Directory
-from .metrics_http import Exposition, MetricsEndpoint, serve
-from .metrics_live import UNKNOWN, LiveCollector
-from .pipeline import Finished, Pipeline
+from .. import __version__
+from ..core.cadence import Cadence
+from ..core.charter import CALL_RULES, JUDGED_RESULTS, charged_extension
+from ..core.record import OUTCOMES, CallRecord
+from ..core.rules import Thresholds, Verdict, r4_longest
+from ..directory import Directory
+from .http import Exposition, MetricsEndpoint, serve
+from .live import UNKNOWN, LiveCollector
+from ..pipeline import Finished, Pipeline
+
+if TYPE_CHECKING:   # types only: the settings and the AMI link's state are read, never imported at run time
+    from ..live.listener import ListenerState
+    from ..settings import Settings
 
 DIRECTIONS = ("inbound", "outbound", "internal")
-RULES = ("R1", "R2", "R3", "R4", "R5", "R7", "R8")   # the rules telmon judges (R6 off, R9/R10 monthly)
 WAIT_KINDS = ("ringing", "queue", "hold", "transfer")
 RING_CYCLES = 10          # ring-second buckets: the end of ring 1 .. ring 10
 WAIT_BOUNDS = (10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0)
@@ -90,7 +96,7 @@ class Metrics:
         self.version = 0
 
     @classmethod
-    def from_settings(cls, settings, directory: Directory) -> "Metrics":
+    def from_settings(cls, settings: "Settings", directory: Directory) -> "Metrics":
         """The metrics of ``telmon run`` and the demo, as configured (``[metrics]``, cadence, thresholds)."""
         return cls(directory, settings.cadence_obj, settings.thresholds_obj, settings.metrics.person_labels)
 
@@ -113,8 +119,8 @@ class Metrics:
             for kind in WAIT_KINDS:
                 self.wait.labels(dept, kind)
             people = self._people(dept) if self.person_labels else [None]
-            for rule in RULES:
-                for result in (PASS, FAIL):
+            for rule in CALL_RULES:
+                for result in JUDGED_RESULTS:
                     for person in people:
                         self._verdict(rule, result, dept, person)
 
@@ -123,9 +129,13 @@ class Metrics:
             return self.verdicts.labels(rule, result, department, person or UNKNOWN)
         return self.verdicts.labels(rule, result, department)
 
+    def is_office(self, extension: str) -> bool:
+        """True for an office phone (an extension of a directory department)."""
+        return bool(self.directory.department_of(extension))
+
     def person_of(self, record: CallRecord) -> str:
-        """The directory name of whoever served the call: who answered, or who called out."""
-        ext = record.caller if record.direction == OUTBOUND else record.answered_by
+        """The directory name of the person a call's verdicts are charged to (``charter.charged_extension``)."""
+        ext = charged_extension(record, self.is_office)
         person = self.directory.person(ext) if ext else None
         return person.name if person is not None else UNKNOWN
 
@@ -143,33 +153,43 @@ class Metrics:
         for verdict in finished.verdicts.values():
             self._verdict(verdict.rule, verdict.result, dept, person).inc()
         if rec.outcome == "incomplete":
-            self.version += 1
+            self._changed()
             return   # its events are not all known: no measurement from it (as no verdict)
         for offer in rec.offers:
             if not offer.to_trunk and offer.ring_start is not None:
                 self.ring.labels(dept, "yes" if offer.answered else "no").observe(offer.ring_seconds)
-        # The R4 measure: outbound calls' ringing is the customer's phone, not a wait.
-        stretches = [w for w in rec.waits if not (rec.direction == OUTBOUND and w.kind == "ringing")]
-        if stretches:
-            longest = max(stretches, key=lambda w: w.seconds)
+        longest = r4_longest(rec)   # the R4 measure
+        if longest is not None:
             self.wait.labels(dept, longest.kind if longest.kind in WAIT_KINDS else "ringing").observe(longest.seconds)
-        self.version += 1
+        self._changed()
 
     def verdict_settled(self, linkedid: str, verdict: Verdict) -> None:
         """Count a verdict decided after its call ended, under that call's department and person."""
         with self._lock:
             dept, person = self._labels.get(linkedid, (UNKNOWN, UNKNOWN))
         self._verdict(verdict.rule, verdict.result, dept, person).inc()
-        self.version += 1
+        self._changed()
+
+    def _changed(self) -> None:
+        # Called after the counters moved, from the event loop and possibly other threads (a
+        # speech result, the database writer). ``+= 1`` is a read then a write: under the lock
+        # every change gets its own number, so http.py's cache (re-render when the number moved)
+        # does not depend on how threads happen to interleave.
+        with self._lock:
+            self.version += 1
 
     # -- the live view ----------------------------------------------------------------
-    def watch(self, pipeline: Pipeline, state=None, speech_backlog: Optional[Callable[[], Optional[int]]] = None,
+    def watch(self, pipeline: Pipeline, state: Optional["ListenerState"] = None,
+              speech_backlog: Optional[Callable[[], Optional[int]]] = None,
               wall: Optional[Callable[[], float]] = None,
               speech_fallbacks: Optional[Callable[[], Optional[int]]] = None) -> LiveCollector:
         """Export the live gauges of ``pipeline`` (and the AMI link ``state``, the speech backlog) at each scrape."""
         with self._lock:
             for missed in pipeline.book.pending.values():   # restored from the database after a restart
                 self._labels.setdefault(missed.linkedid, (missed.department or UNKNOWN, UNKNOWN))
+        # The scrape reads the tracker from the HTTP thread: under this lock, which the tracker
+        # also holds while it applies an event (see metrics/live.py).
+        pipeline.tracker.guard = threading.Lock()
         kwargs = {"wall": wall} if wall is not None else {}
         self.live = LiveCollector(pipeline.tracker, self.directory.department_of, self.departments,
                                   pipeline.book, state, speech_backlog, speech_fallbacks=speech_fallbacks, **kwargs)
@@ -181,7 +201,7 @@ def start_metrics_server(metrics: Metrics, host: str, port: int) -> MetricsEndpo
     """Serve ``metrics`` on ``http://host:port/metrics`` in a daemon thread (port 0: a free one).
 
     The address is always passed on (a wildcard default would publish the call
-    records on every interface); see monitor/metrics_http.py for why the text of
+    records on every interface); see monitor/metrics/http.py for why the text of
     the counters is cached between changes.
     """
     return serve(Exposition(metrics), host, port)

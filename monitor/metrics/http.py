@@ -11,18 +11,42 @@ so their text is rendered once per change (:attr:`Metrics.version`) and reused,
 by :class:`FamilyText`, ten times faster than ``generate_latest`` (1.2 ms vs
 12.5 ms for ~1,000 series); only the live gauges (phones ringing now, callers
 waiting now, the AMI link), a few dozen series, are rendered at each scrape.
+Measured again with prometheus-client 0.26 (2026-12, a loaded 2-core machine): the
+bundled directory's 947 series 2.0 ms vs 23.6 ms (11.6x); 50 departments x 20 people,
+19,662 series, 80 ms vs 605 ms (7.5x). The gain is worth reading prometheus_client's
+private attributes, so setup.cfg pins prometheus-client to the tested minor versions
+and tests/test_metrics.py fails by name when one of them is gone; at run time a
+family whose attributes are missing falls back to ``generate_latest``.
 """
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterable
+from typing import Any, Iterable
 
 from prometheus_client import metrics as prometheus_metrics
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.utils import floatToGoString
+
+
+# What FamilyText reads of prometheus_client beyond its public API, per metric type: on the
+# metric, and on its labelled children (checked on the first; Metrics creates them all at start).
+PRIVATE_ATTRIBUTES = {
+    "counter": (("_name", "_documentation", "_labelnames", "_metrics"), ("_value",)),
+    "histogram": (("_name", "_documentation", "_labelnames", "_metrics", "_upper_bounds"), ("_buckets", "_sum")),
+}
+
+
+def missing_private_attributes(metric: Any) -> list[str]:
+    """The private attributes FamilyText needs that ``metric`` lacks (empty: the fast path works)."""
+    on_metric, on_child = PRIVATE_ATTRIBUTES.get(getattr(metric, "_type", ""), ((), ()))
+    missing = [a for a in on_metric if not hasattr(metric, a)]
+    children = list(getattr(metric, "_metrics", {}).values())
+    if children:
+        missing += [f"child.{a}" for a in on_child if not hasattr(children[0], a)]
+    return missing
 
 
 def _escape(value: str) -> str:
@@ -40,12 +64,12 @@ class FamilyText:
     ``_buckets``, ``_sum``): any other metric falls back to ``generate_latest``.
     """
 
-    def __init__(self, metric) -> None:
+    def __init__(self, metric: Any) -> None:
         self.metric = metric
         self.kind = getattr(metric, "_type", "")
         self._prefix: dict[tuple[str, ...], tuple[str, ...]] = {}
         # ``*_created`` series (on unless disable_created_metrics(): Metrics turns them off) are not written here.
-        self.fast = (self.kind in ("counter", "histogram") and hasattr(metric, "_metrics")
+        self.fast = (self.kind in ("counter", "histogram") and not missing_private_attributes(metric)
                      and not getattr(prometheus_metrics, "_use_created", True))
         name = getattr(metric, "_name", "")
         self.name = name + "_total" if self.kind == "counter" else name
@@ -91,7 +115,7 @@ class FamilyText:
 class _Collectors:
     """A registry-shaped view of some collectors (``generate_latest`` only calls ``collect``)."""
 
-    def __init__(self, collectors: Iterable) -> None:
+    def __init__(self, collectors: Iterable[Any]) -> None:
         self._collectors = list(collectors)
 
     def collect(self) -> Iterable[Metric]:
@@ -141,12 +165,12 @@ class BoundedHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, *args, max_connections: int = MAX_CONNECTIONS, **kwargs) -> None:
+    def __init__(self, *args: Any, max_connections: int = MAX_CONNECTIONS, **kwargs: Any) -> None:
         self._slots = threading.BoundedSemaphore(max_connections)
         self.refused = 0
         super().__init__(*args, **kwargs)
 
-    def process_request(self, request, client_address) -> None:   # noqa: ANN001 (socketserver's signature)
+    def process_request(self, request: Any, client_address: Any) -> None:   # socketserver's signature
         """Serve in a thread if a slot is free, else close the connection."""
         if not self._slots.acquire(blocking=False):
             self.refused += 1
@@ -158,7 +182,7 @@ class BoundedHTTPServer(ThreadingHTTPServer):
             self._slots.release()
             raise
 
-    def process_request_thread(self, request, client_address) -> None:   # noqa: ANN001
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
         """Serve one connection, then free its slot."""
         try:
             super().process_request_thread(request, client_address)
