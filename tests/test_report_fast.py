@@ -1,6 +1,6 @@
 """The report's fast path (``fast.FastMonth`` over ``fastread``'s flat SQL rows) gives exactly the reference figures.
 
-The reference is ``aggregate.MonthReport.add`` over full records (``reader.stream_calls``):
+The reference is the test oracle (``report_oracle.fold``) over full records (``Store.load_calls``):
 both are run on the same database and every tally (total, per department in order, per
 person, per day), the kept R9 violations, and every call-level and violation row must be
 equal. The database holds the bundled captures plus hand-built calls covering every rule
@@ -21,11 +21,10 @@ from monitor.core.record import CallRecord, Offer, Transfer, WaitStretch
 from monitor.core.rules import Verdict
 from monitor.directory import load_directory
 from monitor.report.aggregate import MonthReport
-from monitor.report.columns import call_row, violation_rows
 from monitor.report.fast import FastMonth
 from monitor.report.period import parse_month
-from monitor.report.reader import stream_calls
 from monitor.storage.store import Store
+from report_oracle import fold
 from test_report_support import MONTH, pg_url, replay_captures  # noqa: F401
 
 KST = dt.timezone(dt.timedelta(hours=9))
@@ -89,12 +88,7 @@ def hand_built() -> list[tuple]:
 
 
 def _reference(store: Store, report: MonthReport, since: float, until: float) -> tuple[list, list]:
-    rows, vrows = [], []
-    for call in stream_calls(store, since, until):
-        facts = report.add(call)
-        rows.append(call_row(call, facts))
-        vrows += violation_rows(facts)
-    return rows, vrows
+    return fold(report, store.load_calls(since, until))
 
 
 def _fast(store: Store, report: MonthReport, since: float, until: float) -> tuple[list, list]:
