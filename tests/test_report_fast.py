@@ -144,7 +144,7 @@ def test_xlsx_rows_past_excels_limit_are_counted_and_noted_not_written(tmp_path,
     import re as _re
     from monitor.report import xlsxstream
     monkeypatch.setattr(xlsxstream, "EXCEL_ROWS", 5)
-    sheet = xlsxstream.StreamedSheet("xl/worksheets/sheet6.xml", tmp_path)
+    sheet = xlsxstream.StreamedSheet("Calls", tmp_path)
     for i in range(10):
         sheet.write([f"call {i}", i])
     with caplog.at_level("WARNING", logger="telmon"):
@@ -154,3 +154,35 @@ def test_xlsx_rows_past_excels_limit_are_counted_and_noted_not_written(tmp_path,
     assert rows == [2, 3, 4, 5] and "call 2" in xml and "call 3" not in xml
     assert "only in the CSV file" in xml and sheet.dropped == 7
     assert "7 rows past Excel's 5-row limit" in caplog.text
+
+
+def test_streamed_rows_go_to_the_sheet_of_that_name(tmp_path):
+    """The spliced sheets are found by name through the workbook's own index (workbook.xml and its
+    relationships), not by XlsxWriter's part names; an unknown name fails loudly."""
+    import zipfile
+
+    import openpyxl
+    import xlsxwriter
+    from monitor.report import xlsxstream
+    path = tmp_path / "b.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    for name, mark in (("Zeta", 111), ("Alpha", 222), ("Calls", 333)):
+        sheet = book.add_worksheet(name)
+        sheet.write_number(0, 0, mark)
+        sheet.write_string(0, 1, "header")
+    book.close()
+    with zipfile.ZipFile(path) as z:
+        members = xlsxstream.sheet_members(z)
+        assert set(members) == {"Zeta", "Alpha", "Calls"}
+        for name, mark in (("Zeta", 111), ("Alpha", 222), ("Calls", 333)):
+            assert f"<v>{mark}</v>" in z.read(members[name]).decode()
+    calls = xlsxstream.StreamedSheet("Calls", tmp_path)
+    calls.write(["call 1", 5])
+    calls.close()
+    xlsxstream.splice(path, [calls])
+    rows = list(openpyxl.load_workbook(path, read_only=True)["Calls"].values)
+    assert rows == [(333, "header"), ("call 1", 5)]
+    ghost = xlsxstream.StreamedSheet("Ghost", tmp_path)
+    ghost.close()
+    with pytest.raises(ValueError, match="no worksheet named Ghost"):
+        xlsxstream.splice(path, [ghost])

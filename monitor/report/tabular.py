@@ -131,9 +131,9 @@ class XlsxSink:
         self._header(self.violations, VIOLATION_HEADERS, [14, 9, 10, 11, 9, 18, 6, 16, 80])
         self._header(self.calls, CALL_HEADERS, [18, 11, 9, 9, 15, 15, 10, 14, 9, 10, 6, 9, 9]
                      + [8, 12] * 7 + [10])
-        # Sheets 5 and 6 (creation order): their rows go to XML files, spliced in at the end.
-        self._vstream = StreamedSheet("xl/worksheets/sheet5.xml", path.parent)
-        self._cstream = StreamedSheet("xl/worksheets/sheet6.xml", path.parent)
+        # Their rows go to XML files, spliced into the closed workbook's sheets of these names.
+        self._vstream = StreamedSheet(self.violations.get_name(), path.parent)
+        self._cstream = StreamedSheet(self.calls.get_name(), path.parent)
 
     def _header(self, ws: Any, headers: list[str], widths: list[int]) -> None:
         for i, h in enumerate(headers):
