@@ -186,3 +186,12 @@ def test_streamed_rows_go_to_the_sheet_of_that_name(tmp_path):
     ghost.close()
     with pytest.raises(ValueError, match="no worksheet named Ghost"):
         xlsxstream.splice(path, [ghost])
+
+
+def test_facts_row_names_the_facts_columns_in_rule_order():
+    """The reader's row type is the facts table's columns, its verdict slice every report rule in order."""
+    from monitor.core.charter import CALL_RULES
+    from monitor.report.fastread import COLUMNS, VERDICTS_FROM, VERDICTS_TO
+    from monitor.storage.facts import FACTS
+    assert set(COLUMNS) <= {c.name for c in FACTS.c}
+    assert COLUMNS[VERDICTS_FROM:VERDICTS_TO] == tuple(c for r in CALL_RULES for c in (r.lower(), f"{r.lower()}_value"))

@@ -1,4 +1,4 @@
-"""The month's figures from the facts rows (``fastread.py``): the same tallies as ``MonthReport.add``.
+"""The month's figures from the facts rows (``fastread.py``): every tally of a :class:`MonthReport`.
 
 Why this shape: folding each call into four ``Stats`` (total, department, person,
 day) costs ~40 attribute updates a call. Instead each row is counted under a key:
@@ -38,7 +38,7 @@ from .aggregate import (
     Stats,
     Violation,
 )
-from .fastread import VERDICT_COLUMNS, Clock, FactsRow, stream_rows
+from .fastread import VERDICTS_FROM, VERDICTS_TO, Clock, FactsRow, stream_rows
 
 Sink = Callable[[list[list[Any]], list[list[Any]]], None]   # (call rows, violation rows) of a chunk
 
@@ -129,7 +129,7 @@ class FastMonth:
                 failed = None
                 if others or pid not in done:
                     # The printed R9 list keeps each person's first violations (with their datetime).
-                    failed = json.loads(row.why)   # [[rule, value, evidence], ...]
+                    failed = json.loads(row.why or "[]")   # [[rule, value, evidence], ...]
                     when = local(row.started_at)
                     violations = tuple(Violation(when, linkedid, r, value, why) for r, value, why in failed)
                     remember(person, violations)
@@ -140,7 +140,7 @@ class FastMonth:
                         done.add(pid)
                 if sink is not None:
                     if failed is None:
-                        failed = json.loads(row.why)
+                        failed = json.loads(row.why or "[]")
                     vrows += [[person.department, person.extension, person.name, date, clock, linkedid, r, value,
                                why] for r, value, why in failed]
                     for other in others:
@@ -150,7 +150,7 @@ class FastMonth:
             if sink is not None:
                 sheet.append([linkedid, date, clock, direction, row.caller, row.dialed, row.outcome, department,
                               person.extension, person.name, rings, row.longest_wait, row.transfers,
-                              *row[VERDICT_COLUMNS], fails])
+                              *row[VERDICTS_FROM:VERDICTS_TO], fails])
             if step is not None:
                 step()
         if sink is not None:
@@ -199,7 +199,7 @@ class FastMonth:
             else:
                 attr = OUTCOME_FIELD.get(outcome, "no_answer")
                 setattr(s, attr, getattr(s, attr) + n)
-        by_rule = dict(zip(CALL_RULES, results))
+        by_rule: dict[str, str] = dict(zip(CALL_RULES, results))
         for rule, result in by_rule.items():
             if result == "":
                 continue   # no such verdict

@@ -37,7 +37,7 @@ from .convert import offer_index
 from .models import CallFactsRow
 
 # Reviewed speech verdicts, as bits (R2 1, R3 2, R7 4); a change of SPEECH_RULES needs a facts rebuild.
-REVIEW_BITS = {rule: 1 << i for i, rule in enumerate(SPEECH_RULES)}
+REVIEW_BITS: dict[str, int] = {rule: 1 << i for i, rule in enumerate(SPEECH_RULES)}
 SEP = "\x1f"                                            # ASCII unit separator: in no result, number or bit
 FACTS: Table = CallFactsRow.__table__   # type: ignore[assignment]
 _RULE_COLUMNS = tuple((r, r.lower(), f"{r.lower()}_value") for r in CALL_RULES)   # (rule, result, value column)
