@@ -34,8 +34,8 @@ events per CPU-second, +26 %**):
   without decoding. `tests/test_hot_path.py` checks both paths agree.
 * `Store.save_calls` built SQLAlchemy mapped objects only to read their columns
   back (22 % of the run, mostly attribute instrumentation); it now builds the
-  insert dicts directly (`_insert_values`, checked column for column against the
-  ORM mapping in the tests).
+  insert dicts directly (`storage/convert.insert_values`, the one record-to-row mapping; the tests
+  check it fills every column of every table).
 * The R8 callback book compared every outbound call's number with every pending
   missed call (`same_number`, 7 %, and growing with a day's missed calls); it now
   looks the number up by key (`number_key`), and `expire` (every minute of event
@@ -72,7 +72,8 @@ def sections(r: dict[str, Any]) -> list[str]:
         out.append(f"## Ingest throughput, one core, the same bytes (`{ing['_run']['command']}`)\n\n"
                    f"Stream: {ing['events']:,} events / {ing['mb']:.0f} MB made by `bench/stream.py` from the 14 "
                    "real captures repeated with every uniqueid/linkedid, channel counter and timestamp shifted "
-                   "(noise events included).\n\n| stage | seconds | events/s | events per CPU-s | load |\n|---|---|---|---|---|")
+                   "(noise events included).\n\n| stage | seconds | events/s | events per CPU-s | load |\n"
+                   "|---|---|---|---|---|")
         for label, s in st.items():
             out.append(f"| {label} | {s['seconds']:.2f} | {s['events_per_s']:,.0f} | {s['events_per_cpu_s']:,.0f} | "
                        f"{s['loadavg'][0]:.2f} |")
@@ -151,7 +152,8 @@ def sections(r: dict[str, Any]) -> list[str]:
                       f"({bf['rss_mb_per_million_events']:+.0f} MB per 10^6 events; `telmon replay --quiet` keeps "
                       "no finished call, so a year in one command stays near that)." if "year_rss_gb" in bf else "")
                    + "\n")
-        targets.append(("backfill 2x10^8 events < 60 min", f"{year:.0f} min", verdict(year < 60, f"{60 - year:+.0f} min")))
+        targets.append(("backfill 2x10^8 events < 60 min", f"{year:.0f} min",
+                        verdict(year < 60, f"{60 - year:+.0f} min")))
     fc = r.get("facts_cost", {})
     if fc and not fc.get("_failed"):
         out.append(f"## Keeping the report facts: ingest stage (e) with and without (`{fc['_run']['command']}`)\n\n"
@@ -166,7 +168,8 @@ def sections(r: dict[str, Any]) -> list[str]:
                 continue
             out.append(f"| {backend} | {x['events']:,} | {x['cpu']['baseline']:.2f} | {x['cpu']['facts']:.2f} | "
                        f"{x['slowdown_cpu']:+.1%} | {x['wall']['baseline']:.2f} | {x['wall']['facts']:.2f} | "
-                       f"{x['slowdown_wall']:+.1%} | {x['store_cpu']['baseline']:.2f} -> {x['store_cpu']['facts']:.2f} | "
+                       f"{x['slowdown_wall']:+.1%} | "
+                       f"{x['store_cpu']['baseline']:.2f} -> {x['store_cpu']['facts']:.2f} | "
                        f"{x['slowdown_store']:+.1%} |")
             worse = max(x["slowdown_cpu"], x["slowdown_store"])
             targets.append((f"keeping the facts slows ingest (e) <= 10 % ({backend})",

@@ -102,7 +102,7 @@ def test_promtool_score_equals_the_reports_r10_on_the_captures(tmp_path):
                                                                     for r in s.rules.values())), d
     # Per person too, except for whoever the report also charged a ring group's R1 failure (R9):
     # the counter is labelled with the call's one charged person.
-    also = {(f.department, k.name) for j in judged_sets for f in j.facts for k in f.also_r1}
+    also = {pair for j in judged_sets for pair in j.also_r1}
     report_people: dict[tuple[str, str], Counter] = {}
     for j in judged_sets:
         for key, stats in j.report.people.items():

@@ -2,8 +2,8 @@
 the previous release, and ``telmon report`` writes the same files as the reference fold, on SQLite and
 on the real PostgreSQL.
 
-"The same files": the reference is ``aggregate.MonthReport`` over ``reader.stream_calls`` (whole
-records from the seven tables, no facts) feeding the very same writers; ``telmon report`` (facts,
+"The same files": the reference is the test oracle (``report_oracle.fold``) over ``Store.load_calls``
+(whole records from the seven tables, no facts) feeding the very same writers; ``telmon report`` (facts,
 one range scan) must write byte-identical CSV files, XLSX sheets that read back identical and the
 same HTML but for its "made at" minute. The month holds the bundled captures and hand-built calls
 with every result, reviews both ways, R8 settled late and never, speech verdicts arriving after the
@@ -29,12 +29,12 @@ from monitor.directory import load_directory
 from monitor.report.aggregate import MonthReport
 from monitor.report.html import render
 from monitor.report.period import parse_month
-from monitor.report.reader import stream_calls
 from monitor.report.tabular import open_sinks
-from monitor.storage.convert import _CHILDREN, _insert_values
+from monitor.storage.convert import CHILD_TABLES, insert_values
 from monitor.storage.facts import FACTS
 from monitor.storage.rebuild import build_missing
 from monitor.storage.store import MIGRATIONS, Store
+from report_oracle import fold
 from test_report_fast import SPEECH, T0, _call, hand_built
 from test_report_support import MONTH, PREFIX, pg_url, read_sheet, replay_captures, telmon  # noqa: F401
 
@@ -120,12 +120,12 @@ def _old_release(url: str) -> None:
         command.upgrade(cfg, "0001")
     with engine.begin() as conn:
         for record, verdicts, department in month_calls():
-            call, children = _insert_values(record, verdicts, department)
+            call, children = insert_values(record, verdicts, department)
             for later in ("source", "flags"):      # 0004_hardening's columns: not in that release
                 del call[later]
             calls = sa.table("calls", sa.column("id"), *(sa.column(k) for k in call))
             cid = conn.execute(sa.insert(calls).values(call).returning(calls.c.id)).scalar_one()
-            for child, rows in zip(_CHILDREN, children):
+            for child, rows in zip(CHILD_TABLES, children):
                 if rows:
                     conn.execute(sa.insert(child.__table__), [dict(r, call_id=cid) for r in rows])
     engine.dispose()
@@ -163,10 +163,7 @@ def _reference_files(url: str, out: Path) -> None:
     sinks = open_sinks({"csv", "xlsx"}, out, PREFIX, title, False)
     store = Store.open(url)
     try:
-        for call in stream_calls(store, *month.bounds):
-            facts = report.add(call)
-            for sink in sinks:
-                sink.call(call, facts)
+        fold(report, store.load_calls(*month.bounds), sinks)
     finally:
         store.close()
     for sink in sinks:

@@ -1,6 +1,6 @@
 """The report's fast path (``fast.FastMonth`` over ``fastread``'s flat SQL rows) gives exactly the reference figures.
 
-The reference is ``aggregate.MonthReport.add`` over full records (``reader.stream_calls``):
+The reference is the test oracle (``report_oracle.fold``) over full records (``Store.load_calls``):
 both are run on the same database and every tally (total, per department in order, per
 person, per day), the kept R9 violations, and every call-level and violation row must be
 equal. The database holds the bundled captures plus hand-built calls covering every rule
@@ -21,11 +21,10 @@ from monitor.core.record import CallRecord, Offer, Transfer, WaitStretch
 from monitor.core.rules import Verdict
 from monitor.directory import load_directory
 from monitor.report.aggregate import MonthReport
-from monitor.report.columns import call_row, violation_rows
 from monitor.report.fast import FastMonth
 from monitor.report.period import parse_month
-from monitor.report.reader import stream_calls
 from monitor.storage.store import Store
+from report_oracle import fold
 from test_report_support import MONTH, pg_url, replay_captures  # noqa: F401
 
 KST = dt.timezone(dt.timedelta(hours=9))
@@ -89,12 +88,7 @@ def hand_built() -> list[tuple]:
 
 
 def _reference(store: Store, report: MonthReport, since: float, until: float) -> tuple[list, list]:
-    rows, vrows = [], []
-    for call in stream_calls(store, since, until):
-        facts = report.add(call)
-        rows.append(call_row(call, facts))
-        vrows += violation_rows(facts)
-    return rows, vrows
+    return fold(report, store.load_calls(since, until))
 
 
 def _fast(store: Store, report: MonthReport, since: float, until: float) -> tuple[list, list]:
@@ -150,7 +144,7 @@ def test_xlsx_rows_past_excels_limit_are_counted_and_noted_not_written(tmp_path,
     import re as _re
     from monitor.report import xlsxstream
     monkeypatch.setattr(xlsxstream, "EXCEL_ROWS", 5)
-    sheet = xlsxstream.StreamedSheet("xl/worksheets/sheet6.xml", tmp_path)
+    sheet = xlsxstream.StreamedSheet("Calls", tmp_path)
     for i in range(10):
         sheet.write([f"call {i}", i])
     with caplog.at_level("WARNING", logger="telmon"):
@@ -160,3 +154,44 @@ def test_xlsx_rows_past_excels_limit_are_counted_and_noted_not_written(tmp_path,
     assert rows == [2, 3, 4, 5] and "call 2" in xml and "call 3" not in xml
     assert "only in the CSV file" in xml and sheet.dropped == 7
     assert "7 rows past Excel's 5-row limit" in caplog.text
+
+
+def test_streamed_rows_go_to_the_sheet_of_that_name(tmp_path):
+    """The spliced sheets are found by name through the workbook's own index (workbook.xml and its
+    relationships), not by XlsxWriter's part names; an unknown name fails loudly."""
+    import zipfile
+
+    import openpyxl
+    import xlsxwriter
+    from monitor.report import xlsxstream
+    path = tmp_path / "b.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    for name, mark in (("Zeta", 111), ("Alpha", 222), ("Calls", 333)):
+        sheet = book.add_worksheet(name)
+        sheet.write_number(0, 0, mark)
+        sheet.write_string(0, 1, "header")
+    book.close()
+    with zipfile.ZipFile(path) as z:
+        members = xlsxstream.sheet_members(z)
+        assert set(members) == {"Zeta", "Alpha", "Calls"}
+        for name, mark in (("Zeta", 111), ("Alpha", 222), ("Calls", 333)):
+            assert f"<v>{mark}</v>" in z.read(members[name]).decode()
+    calls = xlsxstream.StreamedSheet("Calls", tmp_path)
+    calls.write(["call 1", 5])
+    calls.close()
+    xlsxstream.splice(path, [calls])
+    rows = list(openpyxl.load_workbook(path, read_only=True)["Calls"].values)
+    assert rows == [(333, "header"), ("call 1", 5)]
+    ghost = xlsxstream.StreamedSheet("Ghost", tmp_path)
+    ghost.close()
+    with pytest.raises(ValueError, match="no worksheet named Ghost"):
+        xlsxstream.splice(path, [ghost])
+
+
+def test_facts_row_names_the_facts_columns_in_rule_order():
+    """The reader's row type is the facts table's columns, its verdict slice every report rule in order."""
+    from monitor.core.charter import CALL_RULES
+    from monitor.report.fastread import COLUMNS, VERDICTS_FROM, VERDICTS_TO
+    from monitor.storage.facts import FACTS
+    assert set(COLUMNS) <= {c.name for c in FACTS.c}
+    assert COLUMNS[VERDICTS_FROM:VERDICTS_TO] == tuple(c for r in CALL_RULES for c in (r.lower(), f"{r.lower()}_value"))

@@ -12,9 +12,9 @@ from collections import Counter
 import pytest
 
 from monitor.core.record import OUTBOUND
-from monitor.report.aggregate import RULES
+from monitor.core.charter import CALL_RULES as RULES
 from monitor.report.columns import PRINT_COLUMNS, STAT_COLUMNS
-from monitor.report.reader import stream_calls
+from monitor.storage import reading
 from monitor.storage.store import Store
 from test_report_support import (DEPARTMENTS, MONTH, PREFIX, csv_number, html_number, html_tables, pg_url,  # noqa: F401
                                  read_csv, read_sheet, replay_captures, telmon)
@@ -131,12 +131,18 @@ def test_unanswered_calls_are_charged_to_the_phone_that_rang(report):
     assert all(r["person"] != "unknown" for r in read_csv(out / f"{PREFIX}-violations.csv"))
 
 
-def test_fast_reader_yields_what_the_store_loads(report):
+def test_chunked_reading_gives_every_call_once_in_order(report, monkeypatch):
+    """``Store.load_calls`` reads in keyset chunks (after the last start time and id): chunks of two calls
+    give exactly what one chunk gives, in start-time order."""
     url, _ = report
     store = Store.open(url)
     try:
-        assert list(stream_calls(store, 0, 4e9)) == list(store.load_calls())
-        one = [c.record.linkedid for c in stream_calls(store, 0, 4e9, "세계시민협력팀")]
-        assert one == [c.record.linkedid for c in store.load_calls(department="세계시민협력팀")] and one
+        whole = list(store.load_calls())
+        one = [c.record.linkedid for c in store.load_calls(department="세계시민협력팀")]
+        monkeypatch.setattr(reading, "CHUNK", 2)
+        assert list(store.load_calls()) == whole and len(whole) == 24
+        assert [c.record.start for c in whole] == sorted(c.record.start for c in whole)
+        assert [c.record.linkedid for c in store.load_calls(department="세계시민협력팀")] == one and one
+        assert [c.record.linkedid for c in store.load_calls(0, 4e9)] == [c.record.linkedid for c in whole]
     finally:
         store.close()

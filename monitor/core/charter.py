@@ -21,9 +21,9 @@ rules count, how R10 is computed or which person a verdict is charged to.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Sequence
 
-from .record import OUTBOUND, CallRecord, Offer
+from .record import OUTBOUND, CallRecord
 
 
 class Rule(StrEnum):
@@ -78,42 +78,62 @@ def counts_in_score(rule: str, result: str) -> bool:
 
 
 IsOffice = Callable[[str], bool]   # is this extension an office phone (in the directory)?
+Rung = tuple[str, float]           # (extension, seconds it rang) of a phone that did not answer
 
 
-def rang_unanswered(record: CallRecord, is_office: IsOffice) -> list[Offer]:
-    """Office phones that rang for this call and did not answer, longest ringing first."""
-    offers = [o for o in record.offers if not o.answered and not o.to_trunk and o.ring_start is not None
-              and is_office(o.extension)]
-    return sorted(offers, key=lambda o: -o.ring_seconds)
+def rung_unanswered(record: CallRecord) -> list[Rung]:
+    """Phones that rang for this call and did not answer, longest ringing first (stable for ties).
+
+    Stored with a call's facts as it is: which of them are office phones is the
+    directory's say at report time, so a changed directory needs no rebuild.
+    """
+    rung = [(o.extension, o.ring_seconds) for o in record.offers
+            if not o.answered and not o.to_trunk and o.ring_start is not None]
+    return sorted(rung, key=lambda r: -r[1])
+
+
+def charged_of(direction: str, caller: Optional[str], answered_by: Optional[str], rung: Sequence[Rung],
+               is_office: IsOffice) -> Optional[str]:
+    """The extension a call's verdicts are charged to (see the module docstring), or None.
+
+    ``rung`` is :func:`rung_unanswered` of the call (only read when nobody answered).
+    """
+    if direction == OUTBOUND:
+        return caller or None
+    if answered_by:
+        return answered_by
+    return next((ext for ext, _ in rung if is_office(ext)), None)
+
+
+def also_charged_of(direction: str, answered_by: Optional[str], rung: Sequence[Rung], r1_failed: bool,
+                    rings_of: Callable[[float], int], max_rings: int, is_office: IsOffice) -> list[str]:
+    """Further extensions charged with an unanswered call's R1 failure, for the R9 list.
+
+    A ring group or queue rings several phones; each that rang past ``max_rings``
+    without answering let the caller ring too. The first office phone (the longest)
+    is the call's charged extension already and is not repeated; callers that list
+    people, not phones, drop a person charged twice.
+    """
+    if answered_by or direction == OUTBOUND or not r1_failed:
+        return []
+    office = [(ext, secs) for ext, secs in rung if is_office(ext)]
+    out: list[str] = []
+    for ext, secs in office[1:]:
+        if rings_of(secs) > max_rings and ext != office[0][0] and ext not in out:
+            out.append(ext)
+    return out
 
 
 def charged_extension(record: CallRecord, is_office: IsOffice) -> Optional[str]:
-    """The extension a call's verdicts are charged to (see the module docstring), or None."""
-    if record.direction == OUTBOUND:
-        return record.caller or None
-    if record.answered_by:
-        return record.answered_by
-    rang = rang_unanswered(record, is_office)
-    return rang[0].extension if rang else None
+    """:func:`charged_of` for a whole record."""
+    return charged_of(record.direction, record.caller, record.answered_by, rung_unanswered(record), is_office)
 
 
 def also_charged_r1(record: CallRecord, r1_failed: bool, rings_of: Callable[[float], int], max_rings: int,
                     is_office: IsOffice) -> list[str]:
-    """Further extensions charged with an unanswered call's R1 failure, for the R9 list.
-
-    A ring group or queue rings several phones; each that rang past ``max_rings``
-    without answering let the caller ring too. The first (longest) is the call's
-    charged extension already and is not repeated.
-    """
-    if record.answered_by or record.direction == OUTBOUND or not r1_failed:
-        return []
-    rang = rang_unanswered(record, is_office)
-    out: list[str] = []
-    for offer in rang[1:]:   # a phone offered twice is charged once, as the call's own extension
-        if (rings_of(offer.ring_seconds) > max_rings and offer.extension != rang[0].extension
-                and offer.extension not in out):
-            out.append(offer.extension)
-    return out
+    """:func:`also_charged_of` for a whole record."""
+    return also_charged_of(record.direction, record.answered_by, rung_unanswered(record), r1_failed, rings_of,
+                           max_rings, is_office)
 
 
 def rules_in(order: Iterable[str], present: Iterable[str]) -> list[str]:

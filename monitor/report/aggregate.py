@@ -1,7 +1,7 @@
-"""Folding stored calls into the month's per-department and per-person figures.
+"""The month's per-department, per-person and per-day figures, and who they are charged to.
 
-Pure: no I/O. :meth:`MonthReport.add` takes one :class:`StoredCall` at a time and
-updates fixed-size tallies, so a month of a million calls needs the memory of its
+Pure: no I/O. ``fast.FastMonth`` fills a :class:`MonthReport`'s fixed-size tallies from
+the month's facts rows, so a month of a million calls needs the memory of its
 departments x people, not of its calls. The only lists kept are each person's
 first ``keep_violations`` violations (for the printed R9 list; the complete list
 is streamed to the violations sheet by the writers).
@@ -23,25 +23,24 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 from ..core.cadence import Cadence
 from ..core.charter import SCORE_GOAL as SCORE_GOAL   # the report's goal line (html.py imports it from here)
-from ..core.charter import SCORED_RULES, also_charged_r1, charged_extension, rang_unanswered, score
-from ..core.record import OUTBOUND, Offer
+from ..core.charter import CALL_RULES, SCORED_RULES, also_charged_r1, charged_extension, score
+from ..core.judged import JudgedCall as StoredCall
 from ..core.rules import Thresholds
 from ..directory import Directory
-from ..storage.facts import RULES, SPEECH_RULES   # the report's rules: the facts rows carry them
-from ..storage.store import StoredCall
-from .evidence import evidence_text, is_reviewed, value_text
 from .period import Month
 
 RING_BUCKETS = (1, 2, 3, 4, 5, 6)   # 6 means "6 or more"
 NO_DEPARTMENT = "(no department)"
 UNKNOWN = "unknown"
-# Verdict result -> RuleTally counter, call outcome -> Stats counter (anything else: na / no_answer).
-_RESULT_FIELD = {"pass": "passed", "fail": "failed", "pending": "pending", "unclear": "unclear"}
-_OUTCOME_FIELD = {"abandoned": "abandoned", "busy": "busy", "voicemail": "no_answer"}
+#: A verdict's result -> the :class:`RuleTally` counter it adds to (any other result: ``na``).
+RESULT_FIELD = {"pass": "passed", "fail": "failed", "pending": "pending", "unclear": "unclear"}
+#: An offered, unanswered call's outcome -> the :class:`Stats` counter it adds to (any other:
+#: ``no_answer``: no answer, rejected, failed).
+OUTCOME_FIELD = {"abandoned": "abandoned", "busy": "busy", "voicemail": "no_answer"}
 # Outcomes that are not an offered call: a caller who dialled a conference room reached a
 # meeting, not a person (counted in ``calls`` only). Any other unknown outcome counts as missed.
 NOT_OFFERED = ("conference",)
@@ -81,7 +80,7 @@ class Stats:
     no_answer: int = 0      # no answer, rejected, failed
     outbound: int = 0
     incomplete: int = 0
-    rules: dict[str, RuleTally] = field(default_factory=lambda: {r: RuleTally() for r in RULES})
+    rules: dict[str, RuleTally] = field(default_factory=lambda: {r: RuleTally() for r in CALL_RULES})
     rings: Counter = field(default_factory=Counter)   # R1 rings (worst offer) of judged calls
     sl_answered: int = 0    # offered calls answered by an office phone
     sl_fast: int = 0        # ... of which at ring <= max_rings
@@ -142,25 +141,6 @@ class Violation:
     evidence: str
 
 
-@dataclass(frozen=True)
-class CallFacts:
-    """What the report derived from one call (handed to call-level writers)."""
-
-    department: str
-    person: PersonKey
-    when: dt.datetime
-    rings: Optional[int]
-    longest_wait: Optional[float]
-    violations: tuple[Violation, ...]
-    also_r1: tuple[PersonKey, ...] = ()    # further people charged with the call's R1 failure
-
-    def charged(self) -> list[tuple[PersonKey, Violation]]:
-        """Every (person, violation) pair this call adds to the people's tallies."""
-        out = [(self.person, v) for v in self.violations]
-        out += [(k, v) for k in self.also_r1 for v in self.violations if v.rule == "R1"]
-        return out
-
-
 class MonthReport:
     """The accumulators of one month's report."""
 
@@ -182,106 +162,34 @@ class MonthReport:
         When nobody answered, the office phone that rang longest unanswered: the person who
         let it ring is who the R9 list is about. 'unknown' only when no office phone rang.
         """
-        return self._key(department, charged_extension(call.record, self._is_office))
+        return self.person_key(department, charged_extension(call.record, self.is_office))
 
-    def _is_office(self, extension: str) -> bool:
+    def is_office(self, extension: str) -> bool:
+        """True when ``extension`` is an office phone of the directory."""
         return bool(self.directory.department_of(extension))
 
-    def _key(self, department: str, ext: Optional[str]) -> PersonKey:
+    def person_key(self, department: str, ext: Optional[str]) -> PersonKey:
+        """How the report lists extension ``ext`` charged in ``department`` ('unknown': no known person;
+        the extension is kept when it is an office phone)."""
         person = self.directory.person(ext) if ext else None
         if person is None:
             return PersonKey(department, ext if ext and self.directory.department_of(ext) else "", UNKNOWN)
         return PersonKey(department, person.extension, person.name)
 
-    def _rang_unanswered(self, call: StoredCall) -> list[Offer]:
-        """Office phones that rang for this caller and were not answered, longest ringing first."""
-        return rang_unanswered(call.record, self._is_office)
-
-    def _also_charged(self, call: StoredCall, person: PersonKey, department: str) -> list[PersonKey]:
+    def also_charged(self, call: StoredCall, person: PersonKey, department: str) -> list[PersonKey]:
         """Other people charged with an unanswered call's R1 failure: every further office phone that
         rang past the limit (a ring group or queue rings several; each of them let it ring)."""
         r1 = call.verdicts.get("R1")
         exts = also_charged_r1(call.record, r1 is not None and r1.result == "fail", self.cadence.rings,
-                               self.limits.max_rings, self._is_office)
+                               self.limits.max_rings, self.is_office)
         # Two extensions of one person are one key: charged once, never twice to the call's own person.
-        return [k for k in dict.fromkeys(self._key(department, e) for e in exts) if k != person]
+        return [k for k in dict.fromkeys(self.person_key(department, e) for e in exts) if k != person]
 
-    def add(self, call: StoredCall) -> CallFacts:
-        """Fold one call into every tally it belongs to; returns what was derived from it."""
-        rec = call.record
-        department = call.department or NO_DEPARTMENT
-        person = self.person_of(call, department)
-        when = self.month.local(rec.start)
-        violations = tuple(Violation(when, rec.linkedid, r, value_text(v), evidence_text(v))
-                           for r, v in sorted(call.verdicts.items()) if r in RULES and v.result == "fail")
-        offer = rec.answered_offer
-        rings = self.cadence.rings(offer.ring_seconds) if offer is not None and not offer.to_trunk else None
-        longest = rec.longest_wait
-        others = self._also_charged(call, person, department)
-        facts = CallFacts(department, person, when, rings, longest.seconds if longest else None, violations,
-                          tuple(others))
-        # get-or-create without building a Stats per call (setdefault's default would: 2 s per 100 k calls)
-        dept_stats = self.departments.get(department) or self.departments.setdefault(department, Stats())
-        person_stats = self.people.get(person) or self.people.setdefault(person, Stats())
-        groups = [self.total, dept_stats, person_stats]
-        day = self.daily.get(when.date())
-        if day is not None:
-            groups.append(day)
-        for stats in groups:
-            self._fold(stats, call, rings)
-        self._keep(person, violations)
-        for other in others:
-            # Charged the R1 failure only: the call itself is counted once, with its first person.
-            (self.people.get(other) or self.people.setdefault(other, Stats())).rules["R1"].failed += 1
-            self._keep(other, tuple(v for v in violations if v.rule == "R1"))
-        return facts
-
-    def _keep(self, person: PersonKey, violations: tuple[Violation, ...]) -> None:
+    def keep(self, person: PersonKey, violations: tuple[Violation, ...]) -> None:
+        """Remember a person's violations for the printed R9 list (the first ``keep_violations`` only)."""
         if violations and person.name != UNKNOWN:
             kept = self.kept.setdefault(person, [])
             kept.extend(violations[:max(0, self.keep_violations - len(kept))])
-
-    def _fold(self, s: Stats, call: StoredCall, rings: Optional[int]) -> None:
-        rec = call.record
-        s.calls += 1
-        if rec.outcome == "incomplete":
-            s.incomplete += 1
-        elif rec.direction == OUTBOUND:
-            s.outbound += 1
-        elif rec.outcome not in NOT_OFFERED:
-            s.offered += 1
-            if rec.outcome == "answered":
-                s.answered += 1
-                if rings is not None:
-                    s.sl_answered += 1
-                    s.sl_fast += rings <= self.limits.max_rings
-            else:
-                attr = _OUTCOME_FIELD.get(rec.outcome, "no_answer")   # no answer, rejected, failed
-                setattr(s, attr, getattr(s, attr) + 1)
-        for rule, v in call.verdicts.items():
-            tally = s.rules.get(rule)
-            if tally is None:
-                continue
-            attr = _RESULT_FIELD.get(v.result, "na")
-            setattr(tally, attr, getattr(tally, attr) + 1)
-            if rule in SPEECH_RULES and is_reviewed(v):
-                tally.reviewed += 1
-        r1 = call.verdicts.get("R1")
-        if r1 is not None and r1.result in ("pass", "fail") and isinstance(r1.value, int):
-            s.rings[r1.value] += 1
-        r4 = call.verdicts.get("R4")
-        if r4 is not None and r4.result in ("pass", "fail") and isinstance(r4.value, (int, float)):
-            s.longest_wait = max(s.longest_wait, float(r4.value))
-            s.waits_over += r4.result == "fail"
-        s.transfers += len(rec.transfers)
-        s.transfers_lost += sum(1 for t in rec.transfers if not t.answered)
-        s.bounced += len(rec.transfers) > self.limits.max_transfers
-        r8 = call.verdicts.get("R8")
-        if r8 is not None and r8.result == "fail":
-            if r8.value is None:
-                s.r8_never += 1
-            else:
-                s.r8_late += 1
 
     def trainees(self) -> list[tuple[PersonKey, Stats, list[Violation]]]:
         """R9: every known person with 3 or more confirmed violations, most violations first."""
@@ -294,8 +202,3 @@ class MonthReport:
         order = {d: i for i, d in enumerate(self.departments)}
         return sorted(self.people.items(), key=lambda kv: (order.get(kv[0].department, 99), kv[0].department,
                                                            kv[0].name == UNKNOWN, kv[0].extension))
-
-    def as_dict(self) -> dict[str, Any]:
-        """The headline figures (for tests and JSON)."""
-        return {"calls": self.total.calls, "score": self.total.score,
-                "departments": {d: s.calls for d, s in self.departments.items()}}

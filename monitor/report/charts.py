@@ -18,7 +18,8 @@ import io
 from pathlib import Path
 from typing import Any, Optional
 
-from .aggregate import RING_BUCKETS, SCORE_GOAL, MonthReport
+from ..core.charter import SCORE_GOAL
+from .aggregate import RING_BUCKETS, MonthReport
 from .period import ReportError
 
 # Preferred faces: Korean-first Noto, then any other CJK face that has Hangul.

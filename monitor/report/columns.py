@@ -8,10 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from ..core.record import CallRecord
-from ..core.masking import mask_number
-from ..storage.store import StoredCall
-from .aggregate import RING_BUCKETS, RULES, SPEECH_RULES, CallFacts, Stats, value_text
+from ..core.charter import CALL_RULES, SPEECH_RULES
+from .aggregate import RING_BUCKETS, Stats
 
 
 @dataclass(frozen=True)
@@ -76,32 +74,10 @@ PRINT_COLUMNS = [c for c in STAT_COLUMNS if c.header in PRINT_HEADERS]
 
 CALL_HEADERS = ["linkedid", "date", "time", "direction", "caller", "dialed", "outcome", "department",
                 "extension", "person", "rings", "longest wait s", "transfers",
-                *[h for r in RULES for h in (r, f"{r} value")], "violations"]
-
-
-def call_row(call: StoredCall, facts: CallFacts, unmasked: bool = False) -> list[Any]:
-    """One call-level row: the call, its verdicts and measured values; the caller masked unless asked."""
-    rec: CallRecord = call.record
-    caller = rec.caller if unmasked else mask_number(rec.caller)
-    dialed = rec.dialed if unmasked else mask_number(rec.dialed)
-    row: list[Any] = [rec.linkedid, facts.when.strftime("%Y-%m-%d"), facts.when.strftime("%H:%M:%S"),
-                      rec.direction, caller, dialed, rec.outcome, facts.department, facts.person.extension,
-                      facts.person.name, facts.rings,
-                      None if facts.longest_wait is None else round(facts.longest_wait, 1), len(rec.transfers)]
-    for rule in RULES:
-        v = call.verdicts.get(rule)
-        row += [v.result if v else "", value_text(v) if v else ""]
-    row.append(len(facts.violations))
-    return row
+                *[h for r in CALL_RULES for h in (r, f"{r} value")], "violations"]
 
 
 VIOLATION_HEADERS = ["department", "extension", "person", "date", "time", "linkedid", "rule", "value", "evidence"]
-
-
-def violation_rows(facts: CallFacts) -> list[list[Any]]:
-    """The call's confirmed violations, one row per person charged (the violations sheet, streamed)."""
-    return [[p.department, p.extension, p.name, v.when.strftime("%Y-%m-%d"), v.when.strftime("%H:%M:%S"),
-             v.linkedid, v.rule, v.value, v.evidence] for p, v in facts.charged()]
 
 
 FORMULAS = [

@@ -1,4 +1,4 @@
-"""The month's figures from the facts rows (``fastread.py``): the same tallies as ``MonthReport.add``.
+"""The month's figures from the facts rows (``fastread.py``): every tally of a :class:`MonthReport`.
 
 Why this shape: folding each call into four ``Stats`` (total, department, person,
 day) costs ~40 attribute updates a call. Instead each row is counted under a key:
@@ -14,34 +14,33 @@ person's name; for an unanswered call, which candidate phones are office phones)
 the cadence (rings), the time zone (date and time). Everything else was derived when
 the call was written (``storage/facts.py``).
 
-``aggregate.MonthReport`` over ``reader.stream_calls`` stays the reference (small
-inputs, readable); ``tests/test_report_fast.py`` checks that both give identical
-tallies, R9 lists and call-level rows.
+This is the report's only implementation. ``tests/report_oracle.py`` folds whole stored
+calls (``Store.load_calls``) the straightforward way, as a test oracle: the tests check
+that both give identical tallies, R9 lists, call-level rows and files.
 """
 from __future__ import annotations
 
 import json
 from typing import Any, Callable, Optional, Sequence
 
+from ..core.charter import CALL_RULES, also_charged_of, charged_of
 from ..core.record import OUTBOUND
 from ..storage.facts import REVIEW_BITS, parse_tally
 from ..storage.store import Store
 from .aggregate import (
-    _OUTCOME_FIELD,
-    _RESULT_FIELD,
     NO_DEPARTMENT,
     NOT_OFFERED,
-    RULES,
+    OUTCOME_FIELD,
+    RESULT_FIELD,
     UNKNOWN,
     MonthReport,
     PersonKey,
     Stats,
     Violation,
 )
-from .fastread import I_FAILS, I_LOST, I_R4WAIT, I_TALLY, I_VERDICTS, I_WHY, Clock, stream_rows
+from .fastread import VERDICTS_FROM, VERDICTS_TO, Clock, FactsRow, stream_rows
 
 Sink = Callable[[list[list[Any]], list[list[Any]]], None]   # (call rows, violation rows) of a chunk
-_I_R1 = I_VERDICTS
 
 
 class FastMonth:
@@ -70,7 +69,7 @@ class FastMonth:
         """(number, key) of the person an extension is in a department."""
         found = self._people.get((department, ext))
         if found is None:
-            key = self.report._key(department, ext)
+            key = self.report.person_key(department, ext)
             n = self._numbers.get(key)
             if n is None:
                 n = self._numbers[key] = len(self._keys)
@@ -78,76 +77,79 @@ class FastMonth:
             found = self._people[(department, ext)] = (n, key)
         return found
 
-    def _unanswered(self, department: str, rang: Optional[str], r1_failed: bool
+    def _unanswered(self, department: str, direction: str, rang: Optional[str], r1_failed: bool
                     ) -> tuple[tuple[int, PersonKey], tuple[int, ...]]:
         """Who let an unanswered call ring (the office phone that rang longest), and who else is charged
         its R1 failure (every other office phone that rang past the limit), by number."""
-        dept_of = self.report.directory.department_of
-        rung = [(ext, secs) for ext, secs in json.loads(rang or "[]") if dept_of(ext)]
-        person = self._person(department, rung[0][0] if rung else None)
-        if not (rung and r1_failed):
-            return person, ()
+        rep = self.report
+        is_office = rep.is_office
+        rung = [(ext, secs) for ext, secs in json.loads(rang or "[]")]
+        person = self._person(department, charged_of(direction, None, None, rung, is_office))
+        others = also_charged_of(direction, None, rung, r1_failed, rep.cadence.rings, self.max_rings, is_office)
         out: list[int] = []
-        rings = self.report.cadence.rings
-        for ext, secs in rung[1:]:
+        for ext in others:   # people, not phones: a person with two phones is charged once
             n, _ = self._person(department, ext)
-            if rings(secs) > self.max_rings and n != person[0] and n not in out:
+            if n != person[0] and n not in out:
                 out.append(n)
         return person, tuple(out)
 
-    def add_rows(self, rows: Sequence[Any], sink: Optional[Sink] = None, step: Optional[Callable[[], None]] = None
-                 ) -> None:
-        """Count facts rows (``fastread.COLUMNS``); with a ``sink``, hand it the chunk's sheet rows."""
+    def add_rows(self, rows: Sequence[FactsRow], sink: Optional[Sink] = None,
+                 step: Optional[Callable[[], None]] = None) -> None:
+        """Count facts rows; with a ``sink``, hand it the chunk's sheet rows."""
         rep, counts, r4max, people, keys = self.report, self.counts, self.r4max, self._people, self._keys
         done = self._kept_full
         split, rings_of, person_of, keep = self.clock.split, rep.cadence.rings, self._person, rep.keep_violations
+        local, remember = rep.month.local, rep.keep
         sheet: list[list[Any]] = []
         vrows: list[list[Any]] = []
         for row in rows:
-            day, date, clock = split(row[1])
-            department = row[6] or NO_DEPARTMENT
-            ext, direction = row[7], row[2]
+            linkedid, direction = row.linkedid, row.direction
+            day, date, clock = split(row.started_at)
+            department = row.department or NO_DEPARTMENT
+            ext = row.person
             others: tuple[int, ...] = ()
             if ext or direction == OUTBOUND:
                 who = people.get((department, ext)) or person_of(department, ext)
             else:
-                who, others = self._unanswered(department, row[8], row[_I_R1] == "fail")
+                who, others = self._unanswered(department, direction, row.rang, row.r1 == "fail")
             pid, person = who
-            ring_secs = row[9]
+            ring_secs = row.ring_secs
             rings = None if ring_secs is None else rings_of(ring_secs)
-            r4 = row[I_R4WAIT]
-            key = (department, pid, day, others, rings, r4 is None, row[5], direction, row[11], row[I_LOST],
-                   row[I_TALLY])
+            r4 = row.r4_wait
+            key = (department, pid, day, others, rings, r4 is None, row.outcome, direction, row.transfers, row.lost,
+                   row.tally)
             counts[key] = counts.get(key, 0) + 1
             if r4 is not None:
                 k4 = (department, pid, day)
                 if r4 > r4max.get(k4, -1.0):
                     r4max[k4] = r4
-            if row[I_FAILS]:
+            fails = row.fails
+            if fails:
                 failed = None
                 if others or pid not in done:
                     # The printed R9 list keeps each person's first violations (with their datetime).
-                    failed = json.loads(row[I_WHY])   # [[rule, value, evidence], ...]
-                    when = rep.month.local(row[1])
-                    violations = tuple(Violation(when, row[0], r, value, why) for r, value, why in failed)
-                    rep._keep(person, violations)
+                    failed = json.loads(row.why or "[]")   # [[rule, value, evidence], ...]
+                    when = local(row.started_at)
+                    violations = tuple(Violation(when, linkedid, r, value, why) for r, value, why in failed)
+                    remember(person, violations)
                     r1 = tuple(v for v in violations if v.rule == "R1")
                     for other in others:
-                        rep._keep(keys[other], r1)
+                        remember(keys[other], r1)
                     if person.name == UNKNOWN or len(rep.kept.get(person, ())) >= keep:
                         done.add(pid)
                 if sink is not None:
                     if failed is None:
-                        failed = json.loads(row[I_WHY])
-                    vrows += [[person.department, person.extension, person.name, date, clock, row[0], r, value, why]
-                              for r, value, why in failed]
+                        failed = json.loads(row.why or "[]")
+                    vrows += [[person.department, person.extension, person.name, date, clock, linkedid, r, value,
+                               why] for r, value, why in failed]
                     for other in others:
                         p = keys[other]
-                        vrows += [[p.department, p.extension, p.name, date, clock, row[0], r, value, why]
+                        vrows += [[p.department, p.extension, p.name, date, clock, linkedid, r, value, why]
                                   for r, value, why in failed if r == "R1"]
             if sink is not None:
-                sheet.append([row[0], date, clock, direction, row[3], row[4], row[5], department, person.extension,
-                              person.name, rings, *row[10:I_FAILS + 1]])
+                sheet.append([linkedid, date, clock, direction, row.caller, row.dialed, row.outcome, department,
+                              person.extension, person.name, rings, row.longest_wait, row.transfers,
+                              *row[VERDICTS_FROM:VERDICTS_TO], fails])
             if step is not None:
                 step()
         if sink is not None:
@@ -179,7 +181,7 @@ class FastMonth:
 
     def _fold(self, s: Stats, rings: Optional[int], r4none: bool, outcome: str, direction: str, ntr: int,
               lost: int, tally: tuple[list[str], int, Optional[int], bool], n: int) -> None:
-        """``MonthReport._fold`` for ``n`` calls of one key (``tally``: ``facts.parse_tally``'s)."""
+        """Add ``n`` calls of one counted key to ``s`` (``tally``: ``facts.parse_tally``'s)."""
         results, reviewed, r1ring, r8never = tally
         s.calls += n
         if outcome == "incomplete":
@@ -194,14 +196,14 @@ class FastMonth:
                     s.sl_answered += n
                     s.sl_fast += n * (rings <= self.max_rings)
             else:
-                attr = _OUTCOME_FIELD.get(outcome, "no_answer")
+                attr = OUTCOME_FIELD.get(outcome, "no_answer")
                 setattr(s, attr, getattr(s, attr) + n)
-        by_rule = dict(zip(RULES, results))
+        by_rule: dict[str, str] = dict(zip(CALL_RULES, results))
         for rule, result in by_rule.items():
             if result == "":
                 continue   # no such verdict
             rule_tally = s.rules[rule]
-            attr = _RESULT_FIELD.get(result, "na")
+            attr = RESULT_FIELD.get(result, "na")
             setattr(rule_tally, attr, getattr(rule_tally, attr) + n)
             if reviewed & REVIEW_BITS.get(rule, 0):
                 rule_tally.reviewed += n

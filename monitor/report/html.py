@@ -15,7 +15,8 @@ from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
-from .aggregate import SCORE_GOAL, SPEECH_RULES, MonthReport, Stats
+from ..core.charter import SCORE_GOAL, SPEECH_RULES
+from .aggregate import MonthReport, Stats
 from .charts import all_charts, cjk_font
 from .columns import PRINT_COLUMNS, STAT_COLUMNS, Column
 from .pdf import find_chromium

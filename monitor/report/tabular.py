@@ -20,10 +20,10 @@ import csv
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..storage.store import StoredCall
-from .aggregate import SCORE_GOAL, CallFacts, MonthReport
+from ..core.charter import SCORE_GOAL
+from .aggregate import MonthReport
+from .columns import CALL_HEADERS, FORMULAS, STAT_COLUMNS, VIOLATION_HEADERS
 from .xlsxstream import StreamedSheet, splice
-from .columns import CALL_HEADERS, FORMULAS, STAT_COLUMNS, VIOLATION_HEADERS, call_row, violation_rows
 
 DEPT_HEADERS = ["department"] + [c.header for c in STAT_COLUMNS]
 PERSON_HEADERS = ["department", "extension", "person"] + [c.header for c in STAT_COLUMNS]
@@ -65,10 +65,10 @@ def training_rows(report: MonthReport) -> list[list[Any]]:
 class CsvSink:
     """Writes ``<prefix>-departments.csv``, ``-people.csv``, ``-training.csv``, ``-violations.csv``, ``-calls.csv``."""
 
-    def __init__(self, out_dir: Path, prefix: str, unmasked: bool = False) -> None:
+    def __init__(self, out_dir: Path, prefix: str) -> None:
+        """Open the call-level files (written as chunks come) under ``out_dir``; the summaries wait for finish."""
         self.paths = {n: out_dir / f"{prefix}-{n}.csv" for n in ("departments", "people", "training",
                                                                  "violations", "calls")}
-        self.unmasked = unmasked
         self._files: dict[str, TextIO] = {}
         self._calls = self._open("calls", CALL_HEADERS)
         self._violations = self._open("violations", VIOLATION_HEADERS)
@@ -81,12 +81,8 @@ class CsvSink:
         writer.writerow(headers)
         return writer
 
-    def call(self, call: StoredCall, facts: CallFacts) -> None:
-        """One call-level row (and its violations), written at once (the reference path)."""
-        self.rows([call_row(call, facts, self.unmasked)], violation_rows(facts))
-
     def rows(self, rows: list[list[Any]], violations: list[list[Any]]) -> None:
-        """Prepared call-level rows and their violation rows (the fast path, ``fast.FastMonth``).
+        """Prepared call-level rows and their violation rows (``fast.FastMonth``'s, per chunk).
 
         ``None`` is written as an empty field (the csv module's rule)."""
         self._calls.writerows(rows)
@@ -135,9 +131,9 @@ class XlsxSink:
         self._header(self.violations, VIOLATION_HEADERS, [14, 9, 10, 11, 9, 18, 6, 16, 80])
         self._header(self.calls, CALL_HEADERS, [18, 11, 9, 9, 15, 15, 10, 14, 9, 10, 6, 9, 9]
                      + [8, 12] * 7 + [10])
-        # Sheets 5 and 6 (creation order): their rows go to XML files, spliced in at the end.
-        self._vstream = StreamedSheet("xl/worksheets/sheet5.xml", path.parent)
-        self._cstream = StreamedSheet("xl/worksheets/sheet6.xml", path.parent)
+        # Their rows go to XML files, spliced into the closed workbook's sheets of these names.
+        self._vstream = StreamedSheet(self.violations.get_name(), path.parent)
+        self._cstream = StreamedSheet(self.calls.get_name(), path.parent)
 
     def _header(self, ws: Any, headers: list[str], widths: list[int]) -> None:
         for i, h in enumerate(headers):
@@ -146,12 +142,8 @@ class XlsxSink:
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, 0, len(headers) - 1)
 
-    def call(self, call: StoredCall, facts: CallFacts) -> None:
-        """One call-level row (and its violations), flushed as the next starts (the reference path)."""
-        self.rows([call_row(call, facts, self.unmasked)], violation_rows(facts))
-
     def rows(self, rows: list[list[Any]], violations: list[list[Any]]) -> None:
-        """Prepared call-level rows and their violation rows (the fast path, ``fast.FastMonth``)."""
+        """Prepared call-level rows and their violation rows (``fast.FastMonth``'s, per chunk)."""
         write = self._cstream.write
         for row in rows:
             write(row)
@@ -210,7 +202,7 @@ def open_sinks(formats: set[str], out_dir: Path, prefix: str, title: str, unmask
     """The tabular sinks for the requested formats."""
     sinks: list[Any] = []
     if "csv" in formats:
-        sinks.append(CsvSink(out_dir, prefix, unmasked))
+        sinks.append(CsvSink(out_dir, prefix))
     if "xlsx" in formats:
         sinks.append(XlsxSink(out_dir / f"{prefix}.xlsx", title, unmasked))
     return sinks

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 import re
 import shutil
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Optional
+from xml.etree import ElementTree
 
 _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -59,8 +61,9 @@ def cell_xml(value: Any) -> str:
 class StreamedSheet:
     """The data rows of one worksheet (below XlsxWriter's header row), kept in a temporary file."""
 
-    def __init__(self, member: str, directory: Optional[Path] = None) -> None:
-        self.member = member   # e.g. xl/worksheets/sheet6.xml
+    def __init__(self, sheet: str, directory: Optional[Path] = None) -> None:
+        """Rows for the worksheet named ``sheet``, buffered in a temporary file in ``directory``."""
+        self.sheet = sheet     # the worksheet's name, as the workbook lists it (e.g. "Calls")
         fd, name = tempfile.mkstemp(prefix="telmon-sheet-", suffix=".xml", dir=directory)
         self.path = Path(name)
         self._fh = os.fdopen(fd, "w", encoding="utf-8", buffering=1 << 20)
@@ -98,16 +101,44 @@ class StreamedSheet:
         self._fh.close()
         if self.dropped:
             log.warning("%s: %d rows past Excel's %d-row limit are only in the CSV file",
-                        self.member, self.dropped, EXCEL_ROWS)
+                        self.sheet, self.dropped, EXCEL_ROWS)
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def sheet_members(book: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet name -> its part (zip member) in a workbook, as the file itself declares them.
+
+    Read from ``xl/workbook.xml`` (each sheet's name and relationship id) and its
+    relationships (``xl/_rels/workbook.xml.rels``: id -> part), the Office Open XML
+    way any reader finds a sheet: the part names XlsxWriter happens to choose are
+    not relied on.
+    """
+    sheets = ElementTree.fromstring(book.read("xl/workbook.xml")).iter(f"{_MAIN}sheet")
+    rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels")).iter(f"{_RELS}Relationship")
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    out = {}
+    for sheet in sheets:
+        target = targets[sheet.get(_REL_ID)]
+        out[sheet.get("name", "")] = target.lstrip("/") if target.startswith("/") else \
+            posixpath.normpath(posixpath.join("xl", target))
+    return out
 
 
 def splice(path: Path, sheets: list[StreamedSheet]) -> None:
     """Rewrite the workbook at ``path`` with each streamed sheet's rows inside its ``<sheetData>``."""
-    by_member = {s.member: s for s in sheets}
     tmp = path.with_name(path.name + ".tmp")
     try:
         with zipfile.ZipFile(path) as src, \
                 zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+            members = sheet_members(src)
+            missing = [s.sheet for s in sheets if s.sheet not in members]
+            if missing:
+                raise ValueError(f"{path.name}: no worksheet named {', '.join(missing)}")
+            by_member = {members[s.sheet]: s for s in sheets}
             for info in src.infolist():
                 data = src.read(info)
                 sheet = by_member.get(info.filename)

@@ -18,8 +18,8 @@ applied when the report is made, so changing any of them needs no rebuild. A cha
 facts (``rebuild.build_missing`` after deleting them).
 
 Values are taken as they read back from the database (a JSON round trip for anything
-but scalars), so the facts equal what the reference fold (``report/aggregate.py`` over
-``report/reader.py``) derives from the stored call.
+but scalars), so the facts equal what is derived from the call ``Store.load_calls`` gives
+back (``tests/report_oracle.py`` checks the report made from them against a fold of those).
 """
 from __future__ import annotations
 
@@ -28,19 +28,20 @@ from typing import Any, Mapping, Optional
 
 from sqlalchemy import Table, insert
 
+from ..core.charter import CALL_RULES, SPEECH_RULES
 from ..core.record import LEG_TRANSFER, OUTBOUND, CallRecord
 from ..core.rules import Verdict
+from ..core.charter import rung_unanswered
 from ..core.masking import mask_number
 from ..report.evidence import evidence_text, is_reviewed, value_text
-from .convert import _index
+from .convert import offer_index
 from .models import CallFactsRow
 
-RULES = ("R1", "R2", "R3", "R4", "R5", "R7", "R8")     # the rules the report counts
-SPEECH_RULES = ("R2", "R3", "R7")
-REVIEW_BITS = {"R2": 1, "R3": 2, "R7": 4}               # reviewed speech verdicts, as bits
+# Reviewed speech verdicts, as bits (R2 1, R3 2, R7 4); a change of SPEECH_RULES needs a facts rebuild.
+REVIEW_BITS: dict[str, int] = {rule: 1 << i for i, rule in enumerate(SPEECH_RULES)}
 SEP = "\x1f"                                            # ASCII unit separator: in no result, number or bit
 FACTS: Table = CallFactsRow.__table__   # type: ignore[assignment]
-_RULE_COLUMNS = tuple((r, r.lower(), f"{r.lower()}_value") for r in RULES)   # (rule, result, value column)
+_RULE_COLUMNS = tuple((r, r.lower(), f"{r.lower()}_value") for r in CALL_RULES)   # (rule, result, value column)
 _SCALARS = (str, int, float, type(None))
 _CACHE_LIMIT = 50_000
 _masks: dict[str, str] = {}     # number -> masked (extensions and a company's own numbers recur)
@@ -68,9 +69,9 @@ def tally_text(results: list[str], reviewed: int, r1_rings: Optional[int], r8_ne
 
 
 def parse_tally(text: str) -> tuple[list[str], int, Optional[int], bool]:
-    """(results in ``RULES`` order, '' for none; reviewed bits; R1's judged rings; R8 never called back)."""
+    """(results in ``CALL_RULES`` order, '' for none; reviewed bits; R1's judged rings; R8 never called back)."""
     parts = text.split(SEP)
-    n = len(RULES)
+    n = len(CALL_RULES)
     return parts[:n], int(parts[n]), int(parts[n + 1]) if parts[n + 1] else None, parts[n + 2] == "1"
 
 
@@ -131,12 +132,9 @@ def call_values(record: CallRecord, department: Optional[str]) -> dict[str, Any]
     outbound = record.direction == OUTBOUND
     rang = None
     if not record.answered_by and not outbound:
-        # Who let it ring: office-phone candidates, longest ringing first (a stable sort, as the
-        # report's reference does); the directory decides at report time which are office phones.
-        rung = [(o.extension, o.ring_seconds) for o in record.offers
-                if o.answered_at is None and not o.to_trunk and o.ring_start is not None]
-        rung.sort(key=lambda o: -o[1])
-        rang = json.dumps(rung, ensure_ascii=False)
+        # Who let it ring: the candidates as the charter lists them; the directory decides at
+        # report time which are office phones (monitor/core/charter.py charged_of).
+        rang = json.dumps(rung_unanswered(record), ensure_ascii=False)
     ring_secs = None
     for offer in record.offers:   # CallRecord.answered_offer, without the property's generator
         if offer.answered_at is not None and offer.leg != LEG_TRANSFER:
@@ -149,7 +147,7 @@ def call_values(record: CallRecord, department: Optional[str]) -> dict[str, Any]
         # call's offers reads back as none (lost), whatever it says in memory.
         offers = record.offers
         for t in record.transfers:
-            i = _index(offers, t.target)
+            i = offer_index(offers, t.target)
             lost += i is None or offers[i].answered_at is None
     return {
         "started_at": record.start, "linkedid": record.linkedid, "direction": record.direction,

@@ -2,9 +2,9 @@
 
 Calls are read in chunks by id (keyset: ``id > last``, no cursor held open while
 inserting), each chunk's children with one ``call_id IN (...)`` query per table, as
-``report/reader.py`` reads them (its chunk loader is reused, so the facts are derived
-from exactly the records the reference report folds), and the facts are inserted with
-one multi-row insert per chunk.
+every reader reads them (``convert.call_from_rows``: the facts are derived from exactly
+the records ``Store.load_calls`` gives back), and the facts are inserted with one
+multi-row insert per chunk.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from sqlalchemy import func, select
 
+from .convert import FIRST_CALL_COLUMNS, call_from_rows, read_children
 from .facts import FACTS, facts_values, insert_facts
 from .models import CallRow
 
@@ -20,15 +21,10 @@ CHUNK = 2000   # calls per chunk: well under SQLite's bound-parameter limit
 
 def build_missing(conn: Any, since: Optional[float] = None, until: Optional[float] = None) -> int:
     """Insert the facts of every call (started in ``[since, until)``) that has none; returns how many."""
-    from ..report.reader import (  # the report's reader imports the store
-        CALL_COLUMNS,
-        build_call,
-        children,
-    )
     calls = CallRow.__table__
     done, last = 0, None
     while True:
-        query = (select(*CALL_COLUMNS).select_from(calls.outerjoin(FACTS, FACTS.c.call_id == calls.c.id))
+        query = (select(*FIRST_CALL_COLUMNS).select_from(calls.outerjoin(FACTS, FACTS.c.call_id == calls.c.id))
                  .where(FACTS.c.call_id.is_(None)).order_by(calls.c.id).limit(CHUNK))
         if last is not None:
             query = query.where(calls.c.id > last)
@@ -39,16 +35,16 @@ def build_missing(conn: Any, since: Optional[float] = None, until: Optional[floa
         rows = conn.execute(query).all()
         if not rows:
             return done
-        kids = children(conn, [r[0] for r in rows])
+        kids = read_children(conn, [r.id for r in rows])
         values = []
         for row in rows:
-            call = build_call(row, kids)
+            call = call_from_rows(row, kids)
             fact = facts_values(call.record, call.verdicts, call.department, decoded=True)
-            fact["call_id"] = row[0]
+            fact["call_id"] = row.id
             values.append(fact)
         insert_facts(conn, values)
         done += len(rows)
-        last = rows[-1][0]
+        last = rows[-1].id
 
 
 def count_missing(conn: Any, since: float, until: float, department: Optional[str] = None) -> int:

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Optional
 
 from ..core.record import CallRecord, Hold, Offer, Transfer, WaitStretch
 from ..core.rules import Verdict
-from .convert import _index
+from .convert import offer_index
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 def call_to_json(record: CallRecord, verdicts: dict[str, Verdict], department: Optional[str]) -> str:
     """One call with its verdicts and department as a JSON text (offers referenced by position)."""
     rec = dataclasses.asdict(record)
-    rec["transfers"] = [dict(kind=t.kind, by=t.by, to=t.to, at=t.at, target=_index(record.offers, t.target))
+    rec["transfers"] = [dict(kind=t.kind, by=t.by, to=t.to, at=t.at, target=offer_index(record.offers, t.target))
                         for t in record.transfers]
     payload = {"record": rec, "department": department,
                "verdicts": {k: dataclasses.asdict(v) for k, v in verdicts.items()}}

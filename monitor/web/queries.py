@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import Session, selectinload
 
 from ..core.charter import SPEECH_RULES
-from ..storage.convert import record_from_row
+from ..storage.convert import CALL_COLUMNS, call_from_rows, read_children
 from ..storage.models import CallRow, VerdictRow
 from ..storage.store import StoredCall
 
@@ -126,15 +125,11 @@ def review_queue(engine: Any, f: QueueFilter, number: int, size: int) -> Page:
 
 def load_call(engine: Any, linkedid: str) -> Optional[StoredCall]:
     """One stored call with its offers, transfers, holds, waits and verdicts."""
-    query = select(CallRow).where(CallRow.linkedid == linkedid).options(
-        selectinload(CallRow.offers), selectinload(CallRow.transfers), selectinload(CallRow.holds),
-        selectinload(CallRow.waits), selectinload(CallRow.verdicts))
-    with Session(engine) as session:
-        row = session.scalars(query).first()
+    with engine.connect() as conn:
+        row = conn.execute(select(*CALL_COLUMNS).where(CallRow.linkedid == linkedid)).first()
         if row is None:
             return None
-        record, verdicts = record_from_row(row)
-        return StoredCall(record, verdicts, row.department)
+        return call_from_rows(row, read_children(conn, [row.id]))
 
 
 def evidence(value: Any) -> dict:
