@@ -52,10 +52,10 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
 
 from .calls import Chan, LiveCall, finish
-from .dialing import DialHandlers, answer, stop_ringing
+from .dialing import DialHandlers
 from .features import FeatureHandlers
+from .lifecycle import ChannelHandlers
 from .office import OfficeHandlers
-from .channels import is_trunk, parse_channel, phone_extension
 from .clock import ClockGuard, duration_seconds, header_time
 from .liveview import LiveView, live_view
 from .record import CallRecord
@@ -82,8 +82,10 @@ class Anomaly:
     detail: str
 
 
-class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
+class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers, ChannelHandlers):
     """Pure AMI-event-to-call-record state machine (see the module docstring)."""
+
+    options: TrackerOptions
 
     def __init__(self, options: TrackerOptions = TrackerOptions()) -> None:
         self.options = options
@@ -284,80 +286,3 @@ class Tracker(DialHandlers, FeatureHandlers, OfficeHandlers):
             self._finished.popitem(last=False)
         self.counts["incomplete" if incomplete else "finished"] += 1
         return finish(call, end, incomplete)
-
-    # -- channels -------------------------------------------------------------------
-    def _newchannel(self, e: Event, ts: float) -> Optional[LiveCall]:
-        uid, linkedid = e["Uniqueid"], e.get("Linkedid") or e["Uniqueid"]
-        if uid in self.channels:
-            return None
-        parsed = parse_channel(e["Channel"])
-        cid = e.get("CallerIDNum", "")
-        chan = Chan(uid, e["Channel"], parsed, None, ts, int(e.get("ChannelState") or 0),  # type: ignore[arg-type]
-                    cid, e.get("Exten", ""), is_trunk(parsed, self.options.trunks),
-                    phone_extension(parsed, cid))
-        call = self.calls.get(linkedid)
-        if call is None:
-            call = LiveCall(linkedid, chan, ts, ts, partial=uid != linkedid)
-            self.calls[linkedid] = call
-        chan.call = call
-        call.channels[uid] = chan
-        call.live.add(uid)
-        self.channels[uid] = chan
-        return call
-
-    def _rename(self, e: Event, ts: float) -> Optional[LiveCall]:
-        chan = self._chan(e)
-        if chan is None:
-            return None
-        chan.name = e.get("Newname", chan.name)
-        return chan.call
-
-    def _newstate(self, e: Event, ts: float) -> Optional[LiveCall]:
-        chan = self._chan(e)
-        if chan is None:
-            return None
-        chan.state = int(e.get("ChannelState") or chan.state)
-        offer = chan.offer
-        if offer is not None:
-            if chan.state == 5 and offer.ring_start is None:
-                offer.ring_start = ts
-            elif chan.state == 6 and offer.answered_at is None:
-                answer(offer, ts)
-        elif chan.state == 6 and chan is chan.call.origin and chan.call.pbx_answered_at is None:
-            # The caller's own channel answered: by a person (their offer goes Up too) or by
-            # the PBX itself (IVR, queue, voicemail). Which one is decided when the call ends.
-            chan.call.pbx_answered_at = ts
-        return chan.call
-
-    def _hangup_request(self, e: Event, ts: float) -> Optional[LiveCall]:
-        # HangupRequest (unlike SoftHangupRequest) comes from the far end: for the
-        # origin channel, the caller hung up rather than the dialplan ending the call.
-        chan = self._chan(e)
-        if chan is None:
-            return None
-        if not chan.hung_up:
-            chan.far_end_hangup = True
-        return chan.call
-
-    def _hangup(self, e: Event, ts: float) -> Optional[LiveCall]:
-        chan = self._chan(e)
-        if chan is None or chan.hung_up:
-            return None
-        chan.hung_up = True
-        try:
-            chan.cause = int(e.get("Cause") or 0)
-        except ValueError:
-            chan.cause = None
-        call = chan.call
-        call.live.discard(chan.uniqueid)
-        if chan.offer is not None:
-            stop_ringing(chan.offer, ts)
-            if chan.offer.cause is None:
-                chan.offer.cause = chan.cause
-        if chan is call.origin:
-            call.origin_hangup = ts
-        call.close_holds(ts, holder=chan.uniqueid)
-        if self.rooms:
-            self._leave_rooms(chan)
-        return call
-
