@@ -161,3 +161,17 @@ def test_example_file_names_every_key():
         if dataclasses.is_dataclass(f.default):
             expected |= {f"{f.name}.{g.name}" for g in dataclasses.fields(f.default)}
     assert keys == expected
+
+
+def test_a_removed_setting_in_a_file_is_a_warning_not_a_crash(tmp_path, caplog):
+    cfg = tmp_path / "old.toml"
+    cfg.write_text('[tracker]\noutbound_prefix = "9"\nstale_call_seconds = 600.0\n')
+    with caplog.at_level("WARNING", logger="telmon.config"):
+        s = load_settings(str(cfg), {}, {})
+    assert s.tracker.stale_call_seconds == 600.0                       # the rest of the file still applies
+    assert not hasattr(s.tracker, "outbound_prefix")
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "old.toml: tracker.outbound_prefix is no longer a setting and is ignored" in warning.getMessage()
+    assert "tracker.trunks" in warning.getMessage()                     # says what decides instead
+    with pytest.raises(ConfigError, match="unknown setting 'tracker.outbound_prefx'"):   # a typo stays an error
+        load_settings(None, {}, {"tracker.outbound_prefx": "9"})

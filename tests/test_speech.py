@@ -87,8 +87,8 @@ def test_missing_and_corrupt_models_are_clear_errors(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def engine():
-    return Engine.load()
+def engine(vosk):
+    return vosk
 
 
 def test_lab_greeting_naming_another_department_never_passes(engine):

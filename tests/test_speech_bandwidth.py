@@ -11,7 +11,6 @@ from conftest import REPO, SHARED
 from monitor.speech.audio import Audio, read_audio
 from monitor.speech.bandwidth import measure_bandwidth, to_8khz, to_16khz
 from monitor.speech.check import NOT_STATED, STATED
-from monitor.speech.engine import Engine
 from monitor.speech.greeting import Expected, check_greeting
 
 REAL = SHARED / "speech" / "real"
@@ -51,8 +50,8 @@ def test_every_real_utterance_is_classified_by_its_audio():
 
 
 @pytest.fixture(scope="module")
-def engine():
-    return Engine.load()
+def engine(vosk):
+    return vosk
 
 
 @needs_corpus

@@ -12,10 +12,10 @@ from monitor.speech import whisper_model
 from monitor.speech.audio import Audio, read_audio
 from monitor.speech.cascade import CascadeThresholds, Quality, clean, combine_item, free_item
 from monitor.speech.check import NOT_STATED, STATED, UNCLEAR, ItemResult, Word
-from monitor.speech.engine import Engine, ModelError
+from monitor.speech.engine import ModelError
 from monitor.speech.greeting import Expected, check_greeting, expected_for
 from monitor.speech.numbers import native, sino, spell_numbers
-from monitor.speech.whisper_engine import WhisperEngine, spelled
+from monitor.speech.whisper_engine import spelled
 
 DATA = REPO / "tests" / "data" / "speech"
 DIRECTORY = load_directory(REPO / "monitor" / "data" / "directory.yaml")
@@ -95,16 +95,6 @@ def test_cache_root_order(monkeypatch, tmp_path):
 
 
 # -- the engine interface --------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def whisper():
-    return WhisperEngine.load()
-
-
-@pytest.fixture(scope="module")
-def vosk():
-    return Engine.load()
-
 
 def test_whisper_behind_the_engine_interface(whisper, vosk):
     audio = read_audio(DATA / "a_inbound_1ring.mixmonitor.wav")        # 8 kHz: upsampled for Whisper

@@ -168,6 +168,7 @@ class Proxy:
         self.conns = []
 
 
+@pytest.mark.pg
 def test_the_database_down_is_a_clear_page_and_the_app_recovers(tmp_path):
     from web_support import free_port
     with database("postgresql", tmp_path) as url:

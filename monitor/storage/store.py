@@ -35,6 +35,7 @@ from .models import CallRow, DeadLetterRow, VerdictRow
 from .recordings import track as track_recording
 from .schema import MIGRATIONS, HalfMigrated, migrate, sqlite_pragmas
 from .spill import call_to_json
+from ..errors import TelmonError
 
 __all__ = ["MIGRATIONS", "StorageError", "Store", "StoredCall", "StorageUnavailable"]
 
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 _NO_R8 = Verdict("R8", "n/a")
 
 
-class StorageError(RuntimeError):
+class StorageError(TelmonError, RuntimeError):
     """The database cannot be used; the message names it (password masked)."""
 
 
