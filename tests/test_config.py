@@ -111,7 +111,8 @@ def test_the_file_is_typed_but_text_layers_are_parsed(tmp_path):
                        ({"TELMON_AMI_PORT": "70000"}, "TELMON_AMI_PORT: ami.port must be at most 65535"),
                        ({"TELMON_STALE_CALL_SECONDS": "0"},
                         "TELMON_STALE_CALL_SECONDS: tracker.stale_call_seconds must be at least 60"),
-                           ({"TELMON_STALE_CALL_SECONDS": "1e-9"}, "TELMON_STALE_CALL_SECONDS: tracker.stale_call_seconds must be at least 60")]:
+                           ({"TELMON_STALE_CALL_SECONDS": "1e-9"},
+                            "TELMON_STALE_CALL_SECONDS: tracker.stale_call_seconds must be at least 60")]:
         with pytest.raises(ConfigError, match=f"^environment variable {words}"):
             load_settings(None, env, {})
 

@@ -94,6 +94,7 @@ def test_each_error_leaves_main_with_its_code_and_one_line(path, code, monkeypat
     (["directory", "{tmp}/dir.yaml"], 2, "dir.yaml:3"),
     (["calls", "--database-url", "sqlite:///{tmp}/no/such/dir/x.db/y"], 4, "database"),
 ])
+@pytest.mark.slow
 def test_real_failures_through_a_real_process(tmp_path, args, code, words):
     (tmp_path / "dir.yaml").write_text("departments:\n  - name: 개발협력팀\n    extensions: 6861-6813\npeople: []\n")
     (tmp_path / "no").write_text("a file where a directory should be")

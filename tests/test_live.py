@@ -101,6 +101,7 @@ def test_failed_login_is_retried_and_never_shows_the_secret(store, caplog):
     assert "wrong-s3cret" not in caplog.text and "wrong-s3cret" not in state.last_error
 
 
+@pytest.mark.slow
 def test_connection_dropped_mid_call_loses_nothing_and_judges_nothing_wrong(store):
     names = ["i_concurrent10"]
     events = load_events([TRACES / f"{n}.ami" for n in names])
@@ -122,6 +123,7 @@ def test_connection_dropped_mid_call_loses_nothing_and_judges_nothing_wrong(stor
     assert store.count_calls() == len(want)
 
 
+@pytest.mark.slow
 def test_asterisk_restart_flushes_calls_in_progress_as_incomplete(store):
     names = ["e_blind_transfer", "f_attended_transfer", "g_hold", "h_outbound_internal"]
     events = load_events([TRACES / f"{n}.ami" for n in names])
@@ -168,6 +170,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_telmon_run_end_to_end_with_sigterm(tmp_path):
     """`telmon simulate` and `telmon run` as a user starts them; SIGTERM stores what is held."""
     ami_port, agi_port = _free_port(), _free_port()

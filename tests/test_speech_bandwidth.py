@@ -39,6 +39,7 @@ def test_the_lab_recording_upsampled_is_narrowband_and_keeps_its_samples():
     assert np.corrcoef(back, orig)[0, 1] > 0.99
 
 
+@pytest.mark.speech   # the real speech corpus
 @needs_corpus
 def test_every_real_utterance_is_classified_by_its_audio():
     for wav in sorted((REAL / "wb16k").glob("*.wav")):

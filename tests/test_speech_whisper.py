@@ -47,6 +47,8 @@ def _parts_in(tmp_path, corrupt: str = "", missing: str = ""):
     return folders
 
 
+@pytest.mark.slow
+@pytest.mark.speech   # the Whisper model's packages, hashed and copied
 def test_model_is_assembled_once_verified_and_repaired(tmp_path):
     info = whisper_model.assemble(tmp_path / "cache")
     assert info.source == "assembled now" and (info.path / "model.bin").stat().st_size == whisper_model.MODEL_BIN[0]
@@ -205,6 +207,7 @@ def test_the_lab_greeting_naming_another_person_is_never_stated(vosk, whisper):
     assert set(result.transcripts) == {"vosk", "whisper"} and result.engine.count("/") == 2
 
 
+@pytest.mark.speech   # the models, loaded in a worker process
 def test_cli_shows_both_transcripts(tmp_path):
     import json
     import subprocess
@@ -220,6 +223,7 @@ def test_cli_shows_both_transcripts(tmp_path):
 
 # -- the worker pool with two engines --------------------------------------------------------------------
 
+@pytest.mark.speech   # the models, loaded in a worker process
 def test_pool_checks_with_both_engines(tmp_path):
     from test_speech import _run_worker
     got, worker, _ = _run_worker(tmp_path, DATA / "a_inbound_1ring.mixmonitor.wav", engines=("vosk", "whisper"))
@@ -232,6 +236,7 @@ def test_pool_checks_with_both_engines(tmp_path):
     assert {i["engine"] for i in ev["items"]} <= {"vosk", "whisper", "vosk+whisper"}
 
 
+@pytest.mark.speech   # the models, loaded in a worker process
 def test_pool_falls_back_to_vosk_alone_when_whisper_cannot_load(tmp_path, caplog):
     from test_speech import _run_worker
     (tmp_path / "not-a-folder").write_text("x")

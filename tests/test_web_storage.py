@@ -20,6 +20,8 @@ from monitor.storage.store import Store
 from monitor.web import audit
 from monitor.web.accounts import AccountError, Accounts
 
+pytestmark = pytest.mark.slow   # telmon web and telmon commands in their own processes
+
 DAY = 86400.0
 
 
