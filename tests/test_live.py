@@ -81,6 +81,7 @@ def test_live_socket_gives_the_same_records_as_replay(name, store):
     assert monitor.listener.state.sessions == 1 and monitor.listener.state.reconnects == 0
 
 
+@pytest.mark.slow
 def test_failed_login_is_retried_and_never_shows_the_secret(store, caplog):
     async def attempt():
         sim = SimulatedPbx(load_events([TRACES / "a_inbound_1ring.ami"]), SimOptions(secret="right"))
@@ -139,6 +140,7 @@ def test_asterisk_restart_flushes_calls_in_progress_as_incomplete(store):
         assert _as_json(by_caller[caller]) == _as_json(w)
 
 
+@pytest.mark.slow
 def test_slow_database_delays_storage_not_tracking(store):
     class SlowStore:
         def __init__(self, inner):

@@ -103,6 +103,7 @@ def crash_on(value: int, flag_dir: str) -> int:
     return value * 2
 
 
+@pytest.mark.slow
 def test_pool_replaces_a_dead_process_retries_once_then_fails_that_call_alone(tmp_path):
     pool = CheckPool(crash_on, processes=1, timeout=30)
     results: dict[int, object] = {}
