@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install clean bench
+.PHONY: demo test test-core install clean bench
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ test: $(STAMP)
 	    bash "$$kit/pbx.sh" deps --install-deps >/dev/null || echo "Asterisk kit: missing libraries (see above)"; \
 	else echo "Asterisk kit not found ($$kit): the real-PBX tests will be skipped"; fi
 	$(BIN)/python -m pytest -q
+
+# The fast core while developing (~20 s on 2 cores): every test but those needing PostgreSQL, Chromium,
+# Prometheus, the speech models or corpus, the Asterisk kit, or many seconds (markers: pyproject.toml).
+CORE := not pg and not browser and not prometheus and not speech and not pbx and not slow
+test-core: $(STAMP)
+	$(BIN)/python -m pytest -q -m "$(CORE)"
 
 # Benchmarks (issue 7), run by hand: every bench/ script, then docs/BENCHMARKS.md is
 # rewritten from the results (~20 min on 2 cores). bench/run_all.py --quick checks the plumbing.

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
+from .errors import TelmonError
+
 log = logging.getLogger(__name__)
 
 FIELDS = ("eventtype", "eventtime", "cid_name", "cid_num", "cid_ani", "cid_rdnis", "cid_dnid", "exten",
@@ -31,7 +33,7 @@ BLOCK = 1 << 20
 ORDER_SLACK = 60.0   # seconds rows of concurrent channels may be written out of order
 
 
-class CelError(RuntimeError):
+class CelError(TelmonError, RuntimeError):
     """The CEL source cannot be read; the message names it."""
 
 

@@ -24,15 +24,17 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import cli_live
-from .config import ConfigError, Settings, add_common_flags, load_settings, overrides_from_args
+from .config import Settings, add_common_flags, load_settings, overrides_from_args
 from .core.tracker import TrackerOptions
-from .directory import Directory, DirectoryError, load_directory
+from .directory import Directory, load_directory
+from .errors import TelmonError
+from .exit_codes import exit_code_of
 from .pipeline import Pipeline
 from .masking import ScrubbingFormatter, log_unmasked
 from .render import print_json, print_table
 from .replay import Collector, StoreSink, Tally, finish_storing, pending_verdicts, replay_files
 from .storage.spill import load_spilled
-from .storage.store import StorageError, Store
+from .storage.store import Store
 
 log = logging.getLogger("telmon")
 LATEST_SINCE = 4102444800.0   # 2100-01-01: a --since beyond it is a typo
@@ -353,9 +355,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         handler.setFormatter(ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, DirectoryError, StorageError, argparse.ArgumentTypeError) as exc:
+    except (TelmonError, argparse.ArgumentTypeError) as exc:
+        # One clear line (a directory file's problems: one line each), no traceback; -v shows where.
+        log.debug("exit on %s", type(exc).__name__, exc_info=True)
         print(f"telmon: {exc}", file=sys.stderr)
-        return 2
+        return exit_code_of(exc)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

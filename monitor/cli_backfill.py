@@ -13,6 +13,7 @@ import time
 from typing import Any, Callable
 
 from .cel_source import CelError
+from .exit_codes import exit_code_of
 from .recovery import recover
 from .replay import Tally, finish_storing
 from .storage.sink import StoreSink
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace, settings: Any, pipeline_for: Callable[[list], 
         got = recover(pipeline, store, args.cel, args.since, until, frozenset(settings.tracker.trunks))
     except CelError as exc:
         print(f"telmon backfill: {exc}", file=sys.stderr)
-        return 2
+        return exit_code_of(exc)
     pipeline.tick(now=until)    # R8 windows that closed within the window without a callback fail
     stored = finish_storing(sink, settings.spill_path)
     print(f"telmon backfill: {got.calls} calls recovered from CEL, {got.known} already stored, "

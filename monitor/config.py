@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import math
 import tomllib
 import typing
@@ -17,6 +18,7 @@ from typing import Any, Mapping, Optional
 
 from .settings import (AgiSettings, AmiSettings, CadenceSettings, MetricsSettings, Settings, SpeechSettings,
                        ThresholdSettings, TrackerSettings, WebSettings)
+from .errors import TelmonError
 
 # The settings classes live in monitor/settings.py; they are importable from here too.
 __all__ = ["AgiSettings", "AmiSettings", "CadenceSettings", "ConfigError", "MetricsSettings", "Settings",
@@ -24,7 +26,7 @@ __all__ = ["AgiSettings", "AmiSettings", "CadenceSettings", "ConfigError", "Metr
            "load_settings", "overrides_from_args"]
 
 
-class ConfigError(ValueError):
+class ConfigError(TelmonError, ValueError):
     """A configuration value that cannot be used; the message names its source."""
 
 
@@ -61,6 +63,12 @@ FLAGS = {  # flag -> (dotted key, help)
     "--agi-host": ("agi.host", "FastAGI listen address"), "--agi-port": ("agi.port", "FastAGI port (0 = off)"),
     "--spool-dir": ("agi.spool_dir", "where Asterisk records greetings for telmon"),
 }
+# Settings that were removed: a file that still sets one gets a warning naming why, never a crash.
+DEPRECATED = {
+    "tracker.outbound_prefix": "it was never read: a call is outbound when a phone's call leaves on a trunk "
+                               "channel (tracker.trunks), whatever digits were dialled",
+}
+log = logging.getLogger("telmon.config")
 _FLAG_OF = {key: flag for flag, (key, _) in FLAGS.items()} | {"tracker.trunks": "--trunk"}
 
 # Sanity bounds: key -> (lowest, whether the lowest itself is allowed, highest).
@@ -151,6 +159,10 @@ def _read_file(path: str) -> dict[str, Any]:
             flat.update({f"{k}.{sk}": sv for sk, sv in v.items()})
         else:
             flat[k] = v
+    for key in sorted(DEPRECATED.keys() & flat.keys()):
+        log.warning("%s: %s is no longer a setting and is ignored (%s); remove it from the file",
+                    path, key, DEPRECATED[key])
+        del flat[key]
     if isinstance(flat.get("directory"), str) and flat["directory"]:
         flat["directory"] = str(Path(path).parent / Path(flat["directory"]).expanduser())
     return flat

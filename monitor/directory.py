@@ -18,6 +18,8 @@ from typing import Optional, Union
 
 import yaml
 
+from .errors import TelmonError
+
 # "6811-6815", "6800", and the charter's own "6811~6815" spelling.
 MAX_EXTENSION_DIGITS = 8     # caller numbers are longer: a range must never cover them
 MAX_RANGE = 100_000
@@ -29,7 +31,7 @@ Node = yaml.Node
 Problems = list[tuple[int, str]]
 
 
-class DirectoryError(ValueError):
+class DirectoryError(TelmonError, ValueError):
     """Problems in a directory file: ``problems`` are (line, message) pairs, ``line`` the first
     (0 when the file could not be read at all)."""
 

@@ -63,7 +63,6 @@ class TrackerSettings:
 
     trunks: tuple[str, ...] = ()          # empty: any endpoint not named by digits is a trunk
     stale_call_seconds: float = 4 * 3600.0
-    outbound_prefix: str = "9"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,13 @@
-"""Shared fixtures: the bundled real captures and a helper to replay one through the core."""
+"""Shared fixtures: the bundled real captures and a helper to replay one through the core.
+
+Also the automatic markers (see ``pytest_collection_modifyitems``): a test parametrized on the
+"postgresql" backend or using a PostgreSQL fixture is ``pg``, a module that drives the Asterisk kit
+is ``pbx``, so new tests are marked without anyone remembering to; `make test-core` deselects them.
+"""
 from __future__ import annotations
 
 import json
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,9 +60,49 @@ def load_truth(name: str) -> dict:
     return json.loads((TRACES / f"{name}.truth.json").read_text())
 
 
+@pytest.fixture(scope="session")
+def vosk():
+    """The Vosk engine on the installed Korean model, loaded once for the whole run (marks a test ``speech``)."""
+    from monitor.speech.engine import Engine
+    return Engine.load()
+
+
+@pytest.fixture(scope="session")
+def whisper():
+    """The Whisper engine, assembled and loaded once for the whole run (marks a test ``speech``)."""
+    from monitor.speech.whisper_engine import WhisperEngine
+    return WhisperEngine.load()
+
+
 @pytest.fixture
 def replay():
     """Replay a bundled capture by scenario name."""
     def _replay(name: str, **kw) -> Replayed:
         return replay_bytes((TRACES / f"{name}.ami").read_bytes(), **kw)
     return _replay
+
+
+# Fixtures that mean "this test needs that service" wherever they are used.
+FIXTURE_MARKS = {"pg_url": "pg", "vosk": "speech", "whisper": "speech"}
+# What a parameter value means: a test run on the PostgreSQL backend needs the server.
+PARAM_MARKS = {"postgresql": "pg"}
+
+
+def _uses_kit(module: types.ModuleType) -> bool:
+    """Whether a test module imports the real Asterisk kit (tests/pbxlab/kit.py) or anything from it."""
+    return any(getattr(v, "__name__", None) == "pbxlab.kit" or getattr(v, "__module__", None) == "pbxlab.kit"
+               for v in vars(module).values())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Add the service markers a test's parameters, fixtures or module imply."""
+    for item in items:
+        wanted = {FIXTURE_MARKS[f] for f in getattr(item, "fixturenames", ()) if f in FIXTURE_MARKS}
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            wanted |= {PARAM_MARKS[v] for v in callspec.params.values() if isinstance(v, str) and v in PARAM_MARKS}
+        module = getattr(item, "module", None)
+        if module is not None and _uses_kit(module):
+            wanted.add("pbx")
+        for name in sorted(wanted - {m.name for m in item.iter_markers()}):
+            item.add_marker(name)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from conftest import TRACES, replay_bytes
 from monitor.ami.codec import AmiDecoder, Message
 from monitor.core.tracker import Tracker
@@ -69,6 +71,7 @@ def test_garbage_between_frames_loses_nothing_else():
     assert got.records[0].outcome == "answered"
 
 
+@pytest.mark.slow
 def test_shuffled_and_corrupted_streams_never_crash():
     rng = random.Random(7)
     data = (TRACES / "i_concurrent10.ami").read_bytes()

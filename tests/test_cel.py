@@ -65,6 +65,7 @@ def test_a_row_being_written_and_garbage_lines_are_skipped(tmp_path):
     assert len(got.rows) == len(text.splitlines()) and got.skipped == 1
 
 
+@pytest.mark.slow
 def test_backfill_stores_each_call_once_and_judges_r8(tmp_path):
     with fresh_store("sqlite", tmp_path) as (store, url, _):
         args = ["backfill", "--cel", str(CSV), "--since", "0", "--database-url", url]

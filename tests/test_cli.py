@@ -11,6 +11,8 @@ import pytest
 
 from conftest import SCENARIOS, TRACES, load_truth
 
+pytestmark = pytest.mark.slow   # every test runs telmon as a real process
+
 REQUIRED = {"linkedid", "direction", "caller", "dialed", "outcome", "answered_by", "ring_seconds", "rings",
             "queue", "queue_wait_seconds", "hold_seconds", "longest_wait_seconds", "offers", "transfers",
             "verdicts"}
@@ -133,13 +135,13 @@ def test_clear_errors_for_missing_file_bad_directory_and_bad_database(db, tmp_pa
                   check=False)
     assert proc.returncode == 2 and "dir.yaml:3" in proc.stderr and "6861-6813" in proc.stderr
     proc = telmon("calls", env={"TELMON_DATABASE_URL": "postgresql+psycopg://u:s3cret@127.0.0.1:1/x"}, check=False)
-    assert proc.returncode == 2 and "s3cret" not in proc.stderr and "127.0.0.1:1" in proc.stderr
+    assert proc.returncode == 4 and "s3cret" not in proc.stderr and "127.0.0.1:1" in proc.stderr   # unavailable
     proc = telmon("calls", "--since", "yesterday-ish", "--database-url", db, check=False)
     assert proc.returncode == 2 and "--since" in proc.stderr
 
 
 def test_demo_prints_live_verdicts(db):
     proc = telmon("demo", "--speed", "1000", "--database-url", db)
-    lines = [l for l in proc.stdout.splitlines() if " R1:" in l]
+    lines = [line for line in proc.stdout.splitlines() if " R1:" in line]
     assert len(lines) == 24
-    assert any("FAIL" in l for l in lines) and any("R1:ok" in l for l in lines)
+    assert any("FAIL" in line for line in lines) and any("R1:ok" in line for line in lines)

@@ -111,7 +111,8 @@ def test_the_file_is_typed_but_text_layers_are_parsed(tmp_path):
                        ({"TELMON_AMI_PORT": "70000"}, "TELMON_AMI_PORT: ami.port must be at most 65535"),
                        ({"TELMON_STALE_CALL_SECONDS": "0"},
                         "TELMON_STALE_CALL_SECONDS: tracker.stale_call_seconds must be at least 60"),
-                           ({"TELMON_STALE_CALL_SECONDS": "1e-9"}, "TELMON_STALE_CALL_SECONDS: tracker.stale_call_seconds must be at least 60")]:
+                           ({"TELMON_STALE_CALL_SECONDS": "1e-9"},
+                            "TELMON_STALE_CALL_SECONDS: tracker.stale_call_seconds must be at least 60")]:
         with pytest.raises(ConfigError, match=f"^environment variable {words}"):
             load_settings(None, env, {})
 
@@ -161,3 +162,17 @@ def test_example_file_names_every_key():
         if dataclasses.is_dataclass(f.default):
             expected |= {f"{f.name}.{g.name}" for g in dataclasses.fields(f.default)}
     assert keys == expected
+
+
+def test_a_removed_setting_in_a_file_is_a_warning_not_a_crash(tmp_path, caplog):
+    cfg = tmp_path / "old.toml"
+    cfg.write_text('[tracker]\noutbound_prefix = "9"\nstale_call_seconds = 600.0\n')
+    with caplog.at_level("WARNING", logger="telmon.config"):
+        s = load_settings(str(cfg), {}, {})
+    assert s.tracker.stale_call_seconds == 600.0                       # the rest of the file still applies
+    assert not hasattr(s.tracker, "outbound_prefix")
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "old.toml: tracker.outbound_prefix is no longer a setting and is ignored" in warning.getMessage()
+    assert "tracker.trunks" in warning.getMessage()                     # says what decides instead
+    with pytest.raises(ConfigError, match="unknown setting 'tracker.outbound_prefx'"):   # a typo stays an error
+        load_settings(None, {}, {"tracker.outbound_prefx": "9"})

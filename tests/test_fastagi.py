@@ -53,7 +53,10 @@ class FakeAsterisk:
 
 @pytest.fixture
 def server(tmp_path):
-    srv = AgiServer("127.0.0.1", 0, greeting_handlers(DIRECTORY, str(tmp_path / "spool"), "wav16")).start()
+    srv = AgiServer("127.0.0.1", 0, greeting_handlers(DIRECTORY, str(tmp_path / "spool"), "wav16"))
+    # As start() does, with a short poll: stop() waits up to one poll (0.5 s by default, 7 s over this file).
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, name="telmon-fastagi",
+                     daemon=True).start()
     srv.spool = tmp_path / "spool"
     yield srv
     srv.stop()
@@ -177,6 +180,7 @@ def test_a_burst_of_100_answers_is_served_whole(server):
     assert server.counts["ok"] == 100 and server.counts["busy"] == 0
 
 
+@pytest.mark.slow
 def test_sessions_beyond_the_cap_are_closed_at_once(tmp_path):
     srv = AgiServer("127.0.0.1", 0, greeting_handlers(DIRECTORY, str(tmp_path / "spool"), "wav16"),
                     max_sessions=2).start()

@@ -15,6 +15,8 @@ import threading
 import time
 import urllib.request
 
+import pytest
+
 from conftest import TRACES
 from monitor.metrics import http as metrics_http
 from monitor.ami.codec import AmiDecoder, encode_message
@@ -76,6 +78,7 @@ def _stream(seed: int, n: int, chunk: int = 8192):
     yield bytes(buf)
 
 
+@pytest.mark.slow
 def test_mutated_frames_through_replay_never_escape_and_memory_stays_bounded():
     pipeline = _pipeline(SETTINGS, DIRECTORY, [])
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -90,6 +93,7 @@ def test_mutated_frames_through_replay_never_escape_and_memory_stays_bounded():
     assert pipeline.tracker.counts["handled"] > FRAMES // 100
 
 
+@pytest.mark.slow
 def test_mutated_frames_through_a_live_socket_never_stop_the_listener():
     async def main() -> tuple[int, int]:
         async def serve(reader, writer):
@@ -122,6 +126,7 @@ def test_mutated_frames_through_a_live_socket_never_stop_the_listener():
     assert sessions >= 2 and handled > FRAMES // 100
 
 
+@pytest.mark.slow
 def test_metrics_endpoint_drops_idle_clients_and_caps_connections(monkeypatch):
     from monitor.metrics import Metrics, start_metrics_server
     monkeypatch.setattr(metrics_http, "CONNECTION_TIMEOUT", 1.0)

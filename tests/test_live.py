@@ -81,6 +81,7 @@ def test_live_socket_gives_the_same_records_as_replay(name, store):
     assert monitor.listener.state.sessions == 1 and monitor.listener.state.reconnects == 0
 
 
+@pytest.mark.slow
 def test_failed_login_is_retried_and_never_shows_the_secret(store, caplog):
     async def attempt():
         sim = SimulatedPbx(load_events([TRACES / "a_inbound_1ring.ami"]), SimOptions(secret="right"))
@@ -101,6 +102,7 @@ def test_failed_login_is_retried_and_never_shows_the_secret(store, caplog):
     assert "wrong-s3cret" not in caplog.text and "wrong-s3cret" not in state.last_error
 
 
+@pytest.mark.slow
 def test_connection_dropped_mid_call_loses_nothing_and_judges_nothing_wrong(store):
     names = ["i_concurrent10"]
     events = load_events([TRACES / f"{n}.ami" for n in names])
@@ -122,6 +124,7 @@ def test_connection_dropped_mid_call_loses_nothing_and_judges_nothing_wrong(stor
     assert store.count_calls() == len(want)
 
 
+@pytest.mark.slow
 def test_asterisk_restart_flushes_calls_in_progress_as_incomplete(store):
     names = ["e_blind_transfer", "f_attended_transfer", "g_hold", "h_outbound_internal"]
     events = load_events([TRACES / f"{n}.ami" for n in names])
@@ -137,6 +140,7 @@ def test_asterisk_restart_flushes_calls_in_progress_as_incomplete(store):
         assert _as_json(by_caller[caller]) == _as_json(w)
 
 
+@pytest.mark.slow
 def test_slow_database_delays_storage_not_tracking(store):
     class SlowStore:
         def __init__(self, inner):
@@ -168,6 +172,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_telmon_run_end_to_end_with_sigterm(tmp_path):
     """`telmon simulate` and `telmon run` as a user starts them; SIGTERM stores what is held."""
     ami_port, agi_port = _free_port(), _free_port()

@@ -278,6 +278,7 @@ def test_no_label_is_a_number_a_uniqueid_or_unbounded(replayed):
     assert seen > 1000
 
 
+@pytest.mark.slow
 def test_endpoint_serves_the_registry_on_a_free_port():
     metrics, pipeline, _ = _setup()
     replay_files(pipeline, [TRACES / "a_inbound_1ring.ami"])
@@ -291,6 +292,7 @@ def test_endpoint_serves_the_registry_on_a_free_port():
     assert "telmon_callers_waiting{" in text and "telmon_calls_total_created" not in text
 
 
+@pytest.mark.slow
 def test_endpoint_cache_never_serves_stale_figures():
     """The counters' text is cached between changes; every scrape must still equal a full render."""
     from prometheus_client import generate_latest
@@ -322,6 +324,7 @@ def test_endpoint_cache_never_serves_stale_figures():
         endpoint.close()
 
 
+@pytest.mark.slow
 def test_keepalive_ping_keeps_a_quiet_link_fresh(tmp_path, monkeypatch):
     """After the last call the PBX is silent; the Ping answers still show the link is alive."""
     monkeypatch.setattr(listener_mod, "PING_SECONDS", 0.05)

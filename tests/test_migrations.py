@@ -31,6 +31,7 @@ def _migration_seconds(tmp_path) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_kill9_during_the_first_migration_20_times_the_next_start_works(tmp_path):
     rng = random.Random(4)
     landed = 0

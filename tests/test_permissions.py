@@ -15,6 +15,8 @@ import pytest
 from conftest import TRACES
 from test_cli import telmon
 
+pytestmark = pytest.mark.slow   # real processes as a second local user
+
 OTHER = "telmonprobe"
 
 

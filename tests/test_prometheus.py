@@ -251,6 +251,7 @@ def stack(tmp_path_factory):
         log.close()
 
 
+@pytest.mark.prometheus
 def test_every_dashboard_panel_returns_data(stack, capsys):
     report = []
     for dashboard, panel, expr in panel_queries():
@@ -267,6 +268,7 @@ def test_every_dashboard_panel_returns_data(stack, capsys):
                               for p in json.loads(d.read_text(encoding="utf-8"))["panels"])
 
 
+@pytest.mark.prometheus
 def test_every_alert_expression_returns_data(stack):
     rules = rule_expressions()
     assert {name for name, _ in rules} == {"TelmonCallerWaitingOver3Minutes", "TelmonR1PassRateLow",
@@ -277,6 +279,7 @@ def test_every_alert_expression_returns_data(stack):
         assert _wait(lambda: stack.query(expr), f"data for {name}", timeout=wait), f"{name}: no data for\n{expr}"
 
 
+@pytest.mark.prometheus
 def test_prometheus_evaluates_the_rules_and_the_alerts_are_active(stack):
     groups = stack.api("/api/v1/rules")["groups"]
     rules = [r for g in groups for r in g["rules"]]
@@ -295,6 +298,7 @@ def test_prometheus_evaluates_the_rules_and_the_alerts_are_active(stack):
     assert alerts["TelmonSpeechBacklogGrowing"]["state"] in ("pending", "firing")
 
 
+@pytest.mark.prometheus
 def test_prometheus_sees_what_telmon_counted(stack):
     assert stack.value("sum(telmon_calls_total)") == 23
     assert stack.value('sum(telmon_rule_verdicts_total{rule="R1", result="fail"})') == 4
@@ -312,6 +316,7 @@ def test_prometheus_sees_what_telmon_counted(stack):
 
 
 # -- static checks: promtool and the Grafana files --------------------------------------------
+@pytest.mark.prometheus
 def test_promtool_checks_config_and_rules_and_runs_the_rule_tests(tmp_path):
     _, promtool = prometheus_binaries()
     for args in (["check", "config", str(REPO / "prometheus" / "prometheus.example.yml")],

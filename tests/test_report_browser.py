@@ -22,6 +22,8 @@ from conftest import REPO
 from monitor.report.pdf import chromium_args, find_chromium
 from test_report_support import DEPARTMENTS, MONTH, PREFIX, replay_captures, telmon
 
+pytestmark = pytest.mark.browser
+
 ARTIFACTS = REPO / "test-artifacts"
 
 

@@ -12,6 +12,8 @@ from monitor.masking import process_owner
 from monitor.storage.store import Store
 from test_report_support import DEPARTMENTS, MONTH, PREFIX, html_tables, read_csv, read_sheet, replay_captures, telmon
 
+pytestmark = pytest.mark.slow   # every test runs telmon report as a real process
+
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):

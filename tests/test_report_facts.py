@@ -81,6 +81,7 @@ def url(request, tmp_path) -> str:
     return f"sqlite:///{tmp_path / 't.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
 
 
+@pytest.mark.slow
 def test_facts_follow_every_write_and_equal_facts_rebuilt_from_the_stored_calls(url):
     replay_captures(url)
     store = Store.open(url)
@@ -131,6 +132,7 @@ def _old_release(url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_migration_builds_the_facts_of_a_previous_release_database(url, tmp_path):
     _old_release(url)
     store = Store.open(url)            # migrates 0001 -> head, building the facts
@@ -175,6 +177,7 @@ def _unmade(html: str) -> str:
     return re.sub(r"작성 \d{4}-\d\d-\d\d \d\d:\d\d", "작성 -", html)
 
 
+@pytest.mark.slow
 def test_report_files_are_identical_to_the_reference_fold(url, tmp_path):
     replay_captures(url)
     store = Store.open(url)
@@ -200,6 +203,7 @@ def test_report_files_are_identical_to_the_reference_fold(url, tmp_path):
         (new / f"{PREFIX}-violations.csv").read_text(encoding="utf-8-sig")
 
 
+@pytest.mark.slow
 def test_a_call_stored_without_facts_gets_them_before_the_report(tmp_path):
     """A call written by an older telmon after the upgrade (no facts row) is not left out of the report."""
     url = f"sqlite:///{tmp_path / 't.db'}"
@@ -219,6 +223,7 @@ def test_a_call_stored_without_facts_gets_them_before_the_report(tmp_path):
         assert (tmp_path / "new" / f).read_bytes() == (tmp_path / "ref" / f).read_bytes(), f
 
 
+@pytest.mark.slow
 def test_conference_calls_are_not_offered_and_voicemail_is_a_missed_call(tmp_path):
     url = f"sqlite:///{tmp_path / 't.db'}"
     store = Store.open(url)

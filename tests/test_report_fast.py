@@ -114,6 +114,7 @@ def url(request, tmp_path) -> str:
     return url
 
 
+@pytest.mark.slow
 def test_fast_path_gives_the_reference_figures(url):
     settings = load_settings(None, {}, {})
     directory = load_directory(settings.directory_path)

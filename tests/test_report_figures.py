@@ -53,6 +53,7 @@ def db_counts(url: str) -> dict[str, Counter]:
     return counts
 
 
+@pytest.mark.slow
 def test_every_format_and_the_database_agree(report):
     url, out = report
     db = db_counts(url)
@@ -91,6 +92,7 @@ def test_every_format_and_the_database_agree(report):
     assert html_depts["교류협력팀"]["_below_goal"] == "R10 score"
 
 
+@pytest.mark.slow
 def test_people_and_call_rows_agree(report):
     url, out = report
     people_csv = read_csv(out / f"{PREFIX}-people.csv")
@@ -122,6 +124,7 @@ def test_people_and_call_rows_agree(report):
                                   for r in people_csv if int(r["violations"])})
 
 
+@pytest.mark.slow
 def test_unanswered_calls_are_charged_to_the_phone_that_rang(report):
     _, out = report
     rows = [r for r in read_csv(out / f"{PREFIX}-violations.csv") if "rang unanswered" in r["evidence"]]
@@ -131,6 +134,7 @@ def test_unanswered_calls_are_charged_to_the_phone_that_rang(report):
     assert all(r["person"] != "unknown" for r in read_csv(out / f"{PREFIX}-violations.csv"))
 
 
+@pytest.mark.slow
 def test_chunked_reading_gives_every_call_once_in_order(report, monkeypatch):
     """``Store.load_calls`` reads in keyset chunks (after the last start time and id): chunks of two calls
     give exactly what one chunk gives, in start-time order."""

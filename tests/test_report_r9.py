@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from monitor import review
 from monitor.core.record import CallRecord, Offer
 from monitor.core.rules import Verdict
@@ -31,6 +33,7 @@ def _call(n: int, ext: str, ring: float, verdicts: dict[str, Verdict]) -> tuple:
     return rec, base | verdicts, "교류협력팀"
 
 
+@pytest.mark.slow
 def test_training_list_counts_confirmed_violations_only(tmp_path):
     url = f"sqlite:///{tmp_path / 't.db'}"
     store = Store.open(url)

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import TRACES
 from monitor.storage.store import Store
 
@@ -34,6 +36,7 @@ def _replayed() -> dict[str, dict]:
     return {j["linkedid"]: j for j in map(json.loads, out.stdout.splitlines())}
 
 
+@pytest.mark.slow
 def test_kill9_at_random_points_stores_every_call_once(tmp_path):
     rng = random.Random(14)
     cel = tmp_path / "Master.csv"

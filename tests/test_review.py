@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from conftest import TRACES
 from test_cli import telmon
 
@@ -16,6 +18,7 @@ EVIDENCE = {"confidence": 0.0, "sample_rate": 8000, "engine": "vosk/test", "seco
             "words": [["안녕하세요", 0.98, 0.1, 0.9], ["교류", 0.7, 1.0, 1.4]]}
 
 
+@pytest.mark.slow
 def test_list_show_and_decide(tmp_path):
     db = f"sqlite:///{tmp_path / 'r.db'}"
     telmon("replay", "--database-url", db, str(TRACES / "a_inbound_1ring.ami"), str(TRACES / "g_hold.ami"))
@@ -47,6 +50,7 @@ def test_list_show_and_decide(tmp_path):
                   check=False).returncode == 2
 
 
+@pytest.mark.slow
 def test_outbound_greeting_names_the_staff_member_and_reaches_every_output(tmp_path):
     import json
     db = f"sqlite:///{tmp_path / 'o.db'}"

@@ -87,8 +87,8 @@ def test_missing_and_corrupt_models_are_clear_errors(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def engine():
-    return Engine.load()
+def engine(vosk):
+    return vosk
 
 
 def test_lab_greeting_naming_another_department_never_passes(engine):
@@ -210,6 +210,7 @@ def _run_worker(tmp_path, audio_src, **kw):
     return got, worker, answering
 
 
+@pytest.mark.speech   # the models, loaded in a worker process
 def test_worker_checks_in_another_process_and_keeps_an_unclear_recording_for_review(tmp_path):
     got, worker, answering = _run_worker(tmp_path, DATA / "a_inbound_1ring.mixmonitor.wav")
     ((linkedid, verdict),) = got
@@ -222,12 +223,14 @@ def test_worker_checks_in_another_process_and_keeps_an_unclear_recording_for_rev
     assert list((tmp_path / "spool").glob("*.json")) == []
 
 
+@pytest.mark.speech   # the models, loaded in a worker process
 def test_worker_missing_recording_fails_only_that_call(tmp_path):
     got, worker, _ = _run_worker(tmp_path, None)
     ((_, verdict),) = got
     assert verdict.result == "unclear" and "recording unusable" in verdict.detail
 
 
+@pytest.mark.speech   # the models, loaded in a worker process
 def test_worker_backlog_overflow_is_counted_and_unclear(tmp_path, caplog):
     got, worker, _ = _run_worker(tmp_path, DATA / "u000.wav", max_backlog=0)
     ((_, verdict),) = got

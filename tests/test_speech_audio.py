@@ -105,6 +105,7 @@ def test_gate_on_digital_silence_and_a_pure_tone():
 REAL = SHARED / "speech" / "real"
 
 
+@pytest.mark.speech   # the real speech corpus
 @pytest.mark.skipif(not REAL.is_dir(), reason="the real speech corpus lives in ../shared (not in this clone)")
 def test_gate_passes_every_real_utterance_at_8_and_16_khz():
     clips = sorted(REAL.glob("nb8k/*.wav")) + sorted(REAL.glob("wb16k/*.wav"))

@@ -11,7 +11,6 @@ from conftest import REPO, SHARED
 from monitor.speech.audio import Audio, read_audio
 from monitor.speech.bandwidth import measure_bandwidth, to_8khz, to_16khz
 from monitor.speech.check import NOT_STATED, STATED
-from monitor.speech.engine import Engine
 from monitor.speech.greeting import Expected, check_greeting
 
 REAL = SHARED / "speech" / "real"
@@ -40,6 +39,7 @@ def test_the_lab_recording_upsampled_is_narrowband_and_keeps_its_samples():
     assert np.corrcoef(back, orig)[0, 1] > 0.99
 
 
+@pytest.mark.speech   # the real speech corpus
 @needs_corpus
 def test_every_real_utterance_is_classified_by_its_audio():
     for wav in sorted((REAL / "wb16k").glob("*.wav")):
@@ -51,8 +51,8 @@ def test_every_real_utterance_is_classified_by_its_audio():
 
 
 @pytest.fixture(scope="module")
-def engine():
-    return Engine.load()
+def engine(vosk):
+    return vosk
 
 
 @needs_corpus

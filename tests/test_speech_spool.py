@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from monitor.speech.pool import CheckFailed, CheckPool
 from monitor.speech.spool import Spool, is_closed, wait_closed
 
@@ -74,6 +76,7 @@ def test_stale_jobs_are_swept_with_their_recordings(tmp_path):
     assert not old.exists() and fresh.exists()
 
 
+@pytest.mark.slow
 def test_a_recording_is_read_only_once_closed(tmp_path):
     open_file = _wav(tmp_path / "a.wav16", 800, closed=False)
     assert not is_closed(open_file)
@@ -100,6 +103,7 @@ def crash_on(value: int, flag_dir: str) -> int:
     return value * 2
 
 
+@pytest.mark.slow
 def test_pool_replaces_a_dead_process_retries_once_then_fails_that_call_alone(tmp_path):
     pool = CheckPool(crash_on, processes=1, timeout=30)
     results: dict[int, object] = {}

@@ -12,10 +12,10 @@ from monitor.speech import whisper_model
 from monitor.speech.audio import Audio, read_audio
 from monitor.speech.cascade import CascadeThresholds, Quality, clean, combine_item, free_item
 from monitor.speech.check import NOT_STATED, STATED, UNCLEAR, ItemResult, Word
-from monitor.speech.engine import Engine, ModelError
+from monitor.speech.engine import ModelError
 from monitor.speech.greeting import Expected, check_greeting, expected_for
 from monitor.speech.numbers import native, sino, spell_numbers
-from monitor.speech.whisper_engine import WhisperEngine, spelled
+from monitor.speech.whisper_engine import spelled
 
 DATA = REPO / "tests" / "data" / "speech"
 DIRECTORY = load_directory(REPO / "monitor" / "data" / "directory.yaml")
@@ -47,6 +47,8 @@ def _parts_in(tmp_path, corrupt: str = "", missing: str = ""):
     return folders
 
 
+@pytest.mark.slow
+@pytest.mark.speech   # the Whisper model's packages, hashed and copied
 def test_model_is_assembled_once_verified_and_repaired(tmp_path):
     info = whisper_model.assemble(tmp_path / "cache")
     assert info.source == "assembled now" and (info.path / "model.bin").stat().st_size == whisper_model.MODEL_BIN[0]
@@ -95,16 +97,6 @@ def test_cache_root_order(monkeypatch, tmp_path):
 
 
 # -- the engine interface --------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def whisper():
-    return WhisperEngine.load()
-
-
-@pytest.fixture(scope="module")
-def vosk():
-    return Engine.load()
-
 
 def test_whisper_behind_the_engine_interface(whisper, vosk):
     audio = read_audio(DATA / "a_inbound_1ring.mixmonitor.wav")        # 8 kHz: upsampled for Whisper
@@ -215,6 +207,7 @@ def test_the_lab_greeting_naming_another_person_is_never_stated(vosk, whisper):
     assert set(result.transcripts) == {"vosk", "whisper"} and result.engine.count("/") == 2
 
 
+@pytest.mark.speech   # the models, loaded in a worker process
 def test_cli_shows_both_transcripts(tmp_path):
     import json
     import subprocess
@@ -230,6 +223,7 @@ def test_cli_shows_both_transcripts(tmp_path):
 
 # -- the worker pool with two engines --------------------------------------------------------------------
 
+@pytest.mark.speech   # the models, loaded in a worker process
 def test_pool_checks_with_both_engines(tmp_path):
     from test_speech import _run_worker
     got, worker, _ = _run_worker(tmp_path, DATA / "a_inbound_1ring.mixmonitor.wav", engines=("vosk", "whisper"))
@@ -242,6 +236,7 @@ def test_pool_checks_with_both_engines(tmp_path):
     assert {i["engine"] for i in ev["items"]} <= {"vosk", "whisper", "vosk+whisper"}
 
 
+@pytest.mark.speech   # the models, loaded in a worker process
 def test_pool_falls_back_to_vosk_alone_when_whisper_cannot_load(tmp_path, caplog):
     from test_speech import _run_worker
     (tmp_path / "not-a-folder").write_text("x")

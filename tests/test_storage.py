@@ -231,7 +231,8 @@ def test_set_verdict_and_pending_callbacks(store):
     verdicts = dict(missed[1], R8=Verdict("R8", "pending", None, "awaiting callback"))
     store.save_calls([(missed[0], verdicts, "교류협력팀")] + [c for c in calls if c is not missed][:3])
     (pending,) = store.pending_callbacks()
-    assert (pending.linkedid, pending.number, pending.department) == (missed[0].linkedid, missed[0].caller, "교류협력팀")
+    assert (pending.linkedid, pending.number, pending.department) == \
+        (missed[0].linkedid, missed[0].caller, "교류협력팀")
     assert pending.missed_at == missed[0].end
     assert store.set_verdict(missed[0].linkedid, Verdict("R8", "pass", 3600.5, "called back"))
     assert store.pending_callbacks() == []
@@ -283,6 +284,7 @@ def test_sqlite_directory_is_created_and_a_bad_file_is_a_storage_error(tmp_path)
         Store.open(f"sqlite:///{junk / 'below_a_file' / 'x.db'}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_processes_opening_a_fresh_database_at_once_all_succeed(tmp_path, backend):
     """`telmon run` creating the schema while `telmon calls` opens the same new database."""

@@ -14,6 +14,8 @@ from monitor.storage.store import Store
 from monitor.storage.workbench import RECORDINGS, SECRETS
 from monitor.web import audit
 
+pytestmark = pytest.mark.slow   # telmon web in its own process, over HTTP
+
 PAGES = ["/", "/review", f"/review/{UNCLEAR_CALL}/R3", "/calls", f"/calls/{UNCLEAR_CALL}", "/reports",
          "/admin/users", "/admin/audit", f"/recordings/{wav_name(UNCLEAR_CALL)}"]
 

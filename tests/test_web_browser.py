@@ -17,6 +17,8 @@ from web_support import ATTENDED_CALL, OTHER_CALL, PASSWORD, UNCLEAR_CALL, WAV, 
 from monitor.storage.store import Store
 from monitor.web import audit
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):

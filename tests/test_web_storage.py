@@ -20,6 +20,8 @@ from monitor.storage.store import Store
 from monitor.web import audit
 from monitor.web.accounts import AccountError, Accounts
 
+pytestmark = pytest.mark.slow   # telmon web and telmon commands in their own processes
+
 DAY = 86400.0
 
 
@@ -168,6 +170,7 @@ class Proxy:
         self.conns = []
 
 
+@pytest.mark.pg
 def test_the_database_down_is_a_clear_page_and_the_app_recovers(tmp_path):
     from web_support import free_port
     with database("postgresql", tmp_path) as url:

@@ -102,6 +102,7 @@ def _telmon(*args, env) -> subprocess.Popen:
                             stdout=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_refused_rows_and_poisoned_timestamps_live_every_good_call_stored_and_sigterm_bounded(backend, tmp_path):
     files = _poisoned_stream(tmp_path)
@@ -140,6 +141,7 @@ def test_refused_rows_and_poisoned_timestamps_live_every_good_call_stored_and_si
         assert "9" * 20 not in err and "01012345678" not in err
 
 
+@pytest.mark.slow
 def test_replay_after_a_refused_row_loses_nothing(tmp_path):
     files = _poisoned_stream(tmp_path)
     db = tmp_path / "r.db"
@@ -149,6 +151,7 @@ def test_replay_after_a_refused_row_loses_nothing(tmp_path):
     assert Store.open(f"sqlite:///{db}").count_calls() == CALLS
 
 
+@pytest.mark.slow
 def test_sigterm_with_a_locked_database_exits_in_time_and_the_next_start_stores_the_calls(tmp_path):
     db = tmp_path / "locked.db"
     Store.open(f"sqlite:///{db}").close()

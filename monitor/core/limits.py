@@ -18,6 +18,7 @@ import math
 from typing import Optional
 
 from .record import CallRecord, Hold, Offer, WaitStretch
+from ..errors import TelmonError
 
 # Text column lengths (characters).
 ID = 64            # linkedid, uniqueid
@@ -33,7 +34,7 @@ SOURCE = 16
 INT_MIN, INT_MAX = -(2 ** 31), 2 ** 31 - 1   # INTEGER on PostgreSQL (int4)
 
 
-class Unfit(ValueError):
+class Unfit(TelmonError, ValueError):
     """A record that cannot be stored even after fitting (a required time is not a number)."""
 
 

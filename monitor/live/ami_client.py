@@ -20,13 +20,14 @@ from typing import AsyncIterator, Iterable, Mapping, Optional
 
 from ..ami.codec import AmiDecoder, Banner, Malformed, Message, encode_action
 from ..core.masking import scrub
+from ..errors import TelmonError
 
 log = logging.getLogger(__name__)
 
 READ_SIZE = 65536
 
 
-class AmiError(Exception):
+class AmiError(TelmonError):
     """The AMI session failed (connection, protocol)."""
 
 

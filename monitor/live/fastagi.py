@@ -22,6 +22,8 @@ from typing import Any, Optional
 
 from asterisk.agi import AGI, AGIException
 
+from ..errors import TelmonError
+
 log = logging.getLogger(__name__)
 
 SESSION_TIMEOUT = 10.0    # seconds a silent Asterisk may keep a session thread
@@ -59,7 +61,7 @@ class _BoundedLines:
         return line
 
 
-class AgiHeaderError(ValueError):
+class AgiHeaderError(TelmonError, ValueError):
     """The AGI environment block is not what Asterisk sends."""
 
 

@@ -6,10 +6,12 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..errors import TelmonError
+
 DEFAULT_TZ = "Asia/Seoul"
 
 
-class ReportError(ValueError):
+class ReportError(TelmonError, ValueError):
     """A report cannot be made as asked (bad month, unknown department, missing tool); the message says why."""
 
 

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import TelmonError
 
-class AudioError(ValueError):
+
+class AudioError(TelmonError, ValueError):
     """A recording that cannot be read; the message says why and what to do."""
 
 

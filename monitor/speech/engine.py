@@ -17,12 +17,13 @@ from typing import Any, Optional, Sequence
 
 from .audio import Audio
 from .check import Word
+from ..errors import TelmonError
 
 REPO_MODELS = Path(__file__).resolve().parent.parent.parent / "models"
 CHUNK_SECONDS = 0.25
 
 
-class ModelError(RuntimeError):
+class ModelError(TelmonError, RuntimeError):
     """No usable speech model; the message names what to install or fix."""
 
 

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Callable, Optional
 
+from ..errors import TelmonError
+
 log = logging.getLogger(__name__)
 
 _STOP = None
 
 
-class CheckFailed(RuntimeError):
+class CheckFailed(TelmonError, RuntimeError):
     """The check could not be run (its process died twice, or it ran too long twice)."""
 
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from ..core.masking import scrub
+from ..errors import TelmonError
 
 
-class StorageUnavailable(RuntimeError):
+class StorageUnavailable(TelmonError, RuntimeError):
     """The database cannot be written now (connection, lock, disk full); the calls are kept."""
 
 

@@ -33,6 +33,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from ..errors import TelmonError
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -43,7 +45,7 @@ TABLES = ("call_facts", "wait_stretches", "holds", "transfers", "offers", "verdi
           "audit_log", "users", "web_secrets", "dead_letters", "calls")
 
 
-class HalfMigrated(RuntimeError):
+class HalfMigrated(TelmonError, RuntimeError):
     """telmon's tables exist with rows in them but no schema version: not repaired automatically."""
 
 

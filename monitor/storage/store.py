@@ -28,13 +28,14 @@ from .reading import CallReader
 from .schema import MIGRATIONS, HalfMigrated, migrate, sqlite_pragmas
 from .verdicts import VerdictUpdates
 from .writing import CallWriter
+from ..errors import TelmonError
 
 __all__ = ["MIGRATIONS", "StorageError", "Store", "StoredCall", "StorageUnavailable"]
 
 log = logging.getLogger(__name__)
 
 
-class StorageError(RuntimeError):
+class StorageError(TelmonError, RuntimeError):
     """The database cannot be used; the message names it (password masked)."""
 
 

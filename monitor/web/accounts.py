@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..storage.workbench import ROLES, USERS
+from ..errors import TelmonError
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"users", "audit"}),
@@ -33,7 +34,7 @@ _HASHER = PasswordHasher()
 _DUMMY = _HASHER.hash("telmon-no-such-user")
 
 
-class AccountError(ValueError):
+class AccountError(TelmonError, ValueError):
     """An account operation that cannot be done; the message says why (in English, for the CLI)."""
 
 

@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from . import audit
 from .accounts import Accounts, User
 from .session import COOKIE, AddressLimiter, Session, Sessions, same_token
+from ..errors import TelmonError
 
 log = logging.getLogger("telmon.web")
 MAX_PARAM = 200          # characters in one query or form field (a note may be longer: MAX_NOTE)
@@ -30,7 +31,7 @@ MAX_NOTE = 2000
 MAX_PAGE = 100_000
 
 
-class Problem(Exception):
+class Problem(TelmonError):
     """A request that cannot be served: status and a Korean message for the error page."""
 
     def __init__(self, status: int, message: str) -> None:
