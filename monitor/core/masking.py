@@ -11,6 +11,8 @@ import re
 from typing import Optional
 
 _LONG_NUMBER = re.compile(r"(?<![\d.])\+?\d[\d -]{5,}\d(?![\d.])")
+# A date (and time) as log lines and reports print it: digits and dashes like a number, not one.
+_DATE_TIME = re.compile(r"(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[ T][0-2]\d(?=:))?")
 
 
 def mask_number(number: Optional[str]) -> str:
@@ -25,6 +27,13 @@ def mask_number(number: Optional[str]) -> str:
 
 
 def scrub(text: str) -> str:
-    """``text`` with every phone-number-like run of 7+ digits masked (timestamps and ids with a dot stay)."""
-    return _LONG_NUMBER.sub(lambda m: mask_number(m.group(0)) if sum(c.isdigit() for c in m.group(0)) > 6
-                            else m.group(0), text)
+    """``text`` with every phone-number-like run of 7+ digits masked (timestamps, dates and ids with a dot stay)."""
+    return _LONG_NUMBER.sub(_mask_match, text)
+
+
+def _mask_match(m: "re.Match[str]") -> str:
+    found = m.group(0)
+    date = _DATE_TIME.match(found)
+    if date is not None:   # a date leading the run (a log line's time): kept, the rest judged on its own
+        return date.group(0) + scrub(found[date.end():])
+    return mask_number(found) if sum(c.isdigit() for c in found) > 6 else found
