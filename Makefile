@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-core install clean bench
+.PHONY: demo test test-core lint install clean bench
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,15 @@ test: $(STAMP)
 	@kit="$${TELMON_PBX_KIT:-../shared/asterisk}"; if [ -f "$$kit/pbx.sh" ]; then \
 	    bash "$$kit/pbx.sh" deps --install-deps >/dev/null || echo "Asterisk kit: missing libraries (see above)"; \
 	else echo "Asterisk kit not found ($$kit): the real-PBX tests will be skipped"; fi
+	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest -q
+
+# Style and types, run by `make test`: ruff on everything (pyproject.toml [tool.ruff]); mypy --strict on
+# the pure core, the AMI codec, the pipeline and the metrics package (setup.cfg [mypy]).
+STRICT := monitor/core monitor/ami monitor/pipeline.py monitor/metrics
+lint: $(STAMP)
+	$(BIN)/ruff check monitor tests bench
+	$(BIN)/mypy --strict $(STRICT)
 
 # The fast core while developing (~20 s on 2 cores): every test but those needing PostgreSQL, Chromium,
 # Prometheus, the speech models or corpus, the Asterisk kit, or many seconds (markers: pyproject.toml).

@@ -95,7 +95,8 @@ def main() -> None:
                                 Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
                         results.setdefault(backend, {}).setdefault(name, []).append(got)
                         print(f"  {backend:<10} {name:<8} round {k + 1}: CPU {got['cpu']:.2f} s (store "
-                              f"{got['store_cpu']:.2f} s), wall {got['wall']:.2f} s, load {got['load']:.2f}", flush=True)
+                              f"{got['store_cpu']:.2f} s), wall {got['wall']:.2f} s, load {got['load']:.2f}",
+                              flush=True)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=REPO, capture_output=True)
     summary = {}

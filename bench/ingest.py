@@ -116,7 +116,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "stream.ami"
         n = write_stream(path, a.events)
-        print(f"stream: {n:,} events, {path.stat().st_size / 1e6:.0f} MB (the captures repeated, ids and times shifted)")
+        print(f"stream: {n:,} events, {path.stat().st_size / 1e6:.0f} MB "
+              "(the captures repeated, ids and times shifted)")
         ra = timed("(a) bare frame split", n, lambda: bare_split(path))
         rb = timed("(b) pyst2 ManagerMsg parse", n, lambda: pyst2_parse(path))
         timed("(c) telmon parse, every frame", n, lambda: telmon_parse(path, None))

@@ -71,7 +71,8 @@ async def main(speed: float, url: str) -> None:
     await task
     await sim.close()
     delays = sorted((store.saved[k] - sim.hangups[k]) * 1000 for k in store.saved if k in sim.hangups)
-    p = lambda q: delays[min(len(delays) - 1, int(q * len(delays)))]
+    def p(q: float) -> float:
+        return delays[min(len(delays) - 1, int(q * len(delays)))]
     print(f"{len(delays)} calls at {speed:g}x: last Hangup -> verdict stored: "
           f"median {statistics.median(delays):.1f} ms, p99 {p(0.99):.1f} ms, max {delays[-1]:.1f} ms")
 

@@ -231,10 +231,12 @@ async def run(rate: float, seconds: float, gap: float, tmp: Path) -> dict[str, A
         if linkedid in seen:
             to_db.append(1000 * (seen[linkedid] - hung))
     span = sim.written[-1] - sim.written[0]
-    stats = lambda d: {"n": len(d), "p50": pct(d, 0.5), "p99": pct(d, 0.99), "max": max(d)} if d else None
+    def stats(d):
+        return {"n": len(d), "p50": pct(d, 0.5), "p99": pct(d, 0.99), "max": max(d)} if d else None
     return {"events": len(sim.written), "calls": len(finishes), "rate": len(sim.written) / span,
             "seconds": span, "metrics": stats(to_metrics), "db": stats(to_db),
-            "scrapes": met["scrapes"], "scrape_gap_ms": 1000 * gap, "scrape_bytes": met["bytes"], "scrape_ms_p50": met["scrape_ms_p50"],
+            "scrapes": met["scrapes"], "scrape_gap_ms": 1000 * gap, "scrape_bytes": met["bytes"],
+            "scrape_ms_p50": met["scrape_ms_p50"],
             "telmon_cpu_share": cpu / os.sysconf("SC_CLK_TCK") / span,
             "rss_telmon_mb": peak_main, "rss_speech_mb": peak_speech, "loadavg": os.getloadavg()}
 
@@ -255,7 +257,8 @@ def main() -> None:
         s = r[key]
         print(f"  last Hangup written -> {what}: " + (
             f"p50 {s['p50']:.1f} ms, p99 {s['p99']:.1f} ms, max {s['max']:.1f} ms ({s['n']} calls)" if s else "none"))
-    print(f"  scrapes {r['scrapes']:,} every {1000 * a.scrape_gap:.0f} ms + scrape time (p50 {r['scrape_ms_p50']:.1f} ms, {r['scrape_bytes']:,} bytes); "
+    print(f"  scrapes {r['scrapes']:,} every {1000 * a.scrape_gap:.0f} ms + scrape time "
+          f"(p50 {r['scrape_ms_p50']:.1f} ms, {r['scrape_bytes']:,} bytes); "
           f"RSS telmon {r['rss_telmon_mb']:.0f} MB + speech worker {r['rss_speech_mb']:.0f} MB; "
           f"load {r['loadavg'][0]:.2f}")
     if a.json_out:

@@ -78,7 +78,8 @@ def run_report_hook(results: Path) -> dict[str, Any] | None:
     out.unlink(missing_ok=True)
     code = subprocess.call([sys.executable, str(script), "--pg", PG, "--json-out", str(out)], cwd=ROOT)
     runs = json.loads(out.read_text(encoding="utf-8"))["runs"] if out.is_file() else []
-    return {"command": f"python bench/report_bench.py --pg {PG}", "exit": code, "runner_seconds": time.perf_counter() - start,
+    return {"command": f"python bench/report_bench.py --pg {PG}", "exit": code,
+            "runner_seconds": time.perf_counter() - start,
             "load_before": load_before, "load_after": os.getloadavg(), "runs": runs}
 
 

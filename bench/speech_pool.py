@@ -103,7 +103,8 @@ def measure(processes: int, clips: list[Path], rounds: int, engines: tuple[str, 
         cpu_after = os.times()
         bench.worker.close()
     checks = rounds * len(clips)
-    child_cpu = (cpu_after.children_user + cpu_after.children_system) - (cpu_before.children_user + cpu_before.children_system)
+    child_cpu = ((cpu_after.children_user + cpu_after.children_system)
+                 - (cpu_before.children_user + cpu_before.children_system))
     results = {v.result for v in bench.verdicts}
     cascade = sum(1 for v in bench.verdicts
                   if isinstance(v.value, dict) and "whisper" in v.value.get("transcripts", {}))

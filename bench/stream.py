@@ -27,7 +27,8 @@ def base_stream() -> bytes:
         data = path.read_bytes()
         start = data.index(b"Event: ")
         first = _TS.search(data, start)
-        parts.append((first.group(2) + first.group(3) if first else b"", data[start:].rsplit(b"Response: Goodbye", 1)[0]))
+        head = first.group(2) + first.group(3) if first else b""
+        parts.append((head, data[start:].rsplit(b"Response: Goodbye", 1)[0]))
     return b"".join(body for _, body in sorted(parts))   # in time order, as Asterisk sent them
 
 

@@ -9,7 +9,7 @@ from monitor.ami.codec import AmiDecoder, Banner, Malformed, Message, encode_act
 
 
 def _pyst2_headers(frame: bytes) -> dict[str, str]:
-    lines = [l + "\r\n" for l in frame.decode("utf-8").split("\r\n")]
+    lines = [line + "\r\n" for line in frame.decode("utf-8").split("\r\n")]
     return ManagerMsg(lines).headers
 
 

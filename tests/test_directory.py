@@ -11,7 +11,8 @@ SAMPLE = REPO / "monitor" / "data" / "directory.yaml"
 
 def test_sample_is_the_charter_list():
     d = load_directory(SAMPLE)
-    assert [x.name for x in d.departments] == ["경영기획팀", "교류협력팀", "개발협력팀", "세계시민협력팀", "유라시아 협력센터"]
+    assert [x.name for x in d.departments] == ["경영기획팀", "교류협력팀", "개발협력팀", "세계시민협력팀",
+                                               "유라시아 협력센터"]
     assert d.department_of("6831") == "교류협력팀"
     assert d.department_of("6815") == "경영기획팀"      # a range, nobody listed there
     assert d.department_of("6800") == "교류협력팀"      # queue pilot number

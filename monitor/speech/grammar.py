@@ -24,7 +24,8 @@ FILLERS = ("음", "어", "아", "그", "저")
 # else to offer, and speech is forced onto the expected name: on real 16 kHz speech
 # a wrong name was accepted in 0.11 of trials; with these 0.02 (recall of true
 # greetings 0.84 -> 0.78). Measured with bench/greeting_eval.py; see docs/SPEECH.md.
-COMMON_WORDS = tuple("""이 그 저 것 수 등 더 안 못 잘 좀 다 또 및 때 곳 분 일 년 월 시 원 명 개 번 말 일을 것을 것이 수가
+COMMON_WORDS = tuple("""이 그 저 것 수 등 더 안 못 잘 좀 다 또 및 때 곳 분 일 년 월 시 원 명 개 번 말
+일을 것을 것이 수가
 있습니다 합니다 했습니다 됩니다 하는 하고 하며 있는 없는 같은 다른 모든 어떤 그리고 그래서 하지만 그런데 또는 만약
 지금 오늘 내일 어제 여기 거기 우리 저희 제가 저는 나는 너 당신 뭐 왜 어디 언제 누구 어떻게 많이 정말 진짜 너무 아주
 매우 바로 먼저 함께 혹시 아직 이미 항상 다시 계속 사람 시간 문제 경우 생각 회사 학교 나라 세상 마음 이번 다음 처음
