@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import logging
 import shutil
 import sys
@@ -25,6 +24,7 @@ from .live.simulator import SimOptions, SimulatedPbx, load_events
 from .metrics import Metrics, start_metrics_server
 from .render import verdict_line
 from .replay import Collector
+from .speech.job import GreetingJob
 from .storage.store import Store
 from .web.commands import RetentionLoop, seed_demo_accounts
 
@@ -98,10 +98,9 @@ def spool_demo_greeting(spool: Path, traces: list[Path]) -> None:
         return
     answering = spool / "1795574606.0-1795574606.1-answering.wav"
     shutil.copy(wav, answering)
-    job = {"linkedid": "1795574606.0", "uniqueid": "1795574606.1", "channel": "PJSIP/6831-00000001",
-           "extension": "6831", "department": None, "person": None, "started": 0.0,
-           "answering_audio": str(answering)}
-    (spool / "1795574606.0-1795574606.1.json").write_text(json.dumps(job), encoding="utf-8")
+    job = GreetingJob(linkedid="1795574606.0", uniqueid="1795574606.1", extension="6831",
+                      answering_audio=str(answering), channel="PJSIP/6831-00000001")
+    (spool / "1795574606.0-1795574606.1.json").write_text(job.to_json(), encoding="utf-8")
 
 
 def run(args: argparse.Namespace, settings: Settings, directory: Directory) -> int:
