@@ -25,12 +25,13 @@ from typing import Optional, Sequence
 
 from . import cli_live
 from .config import ConfigError, Settings, add_common_flags, load_settings, overrides_from_args
-from .core.tracker import TrackerOptions
 from .directory import Directory, DirectoryError, load_directory
 from .pipeline import Pipeline
 from .masking import ScrubbingFormatter, log_unmasked
 from .render import print_json, print_table
-from .replay import Collector, StoreSink, Tally, finish_storing, pending_verdicts, replay_files
+from .replay import replay_files
+from .sinks import Collector, Tally, pending_verdicts
+from .storage.sink import StoreSink, finish_storing
 from .storage.spill import load_spilled
 from .storage.store import StorageError, Store
 
@@ -68,9 +69,7 @@ def _setup(args: argparse.Namespace) -> tuple[Settings, Directory]:
 
 
 def _pipeline(settings: Settings, directory: Directory, sinks: list) -> Pipeline:
-    options = TrackerOptions(trunks=frozenset(settings.tracker.trunks),
-                             stale_after=settings.tracker.stale_call_seconds)
-    return Pipeline(settings.cadence_obj, settings.thresholds_obj, options, directory.department_of, sinks)
+    return Pipeline.from_settings(settings, directory, sinks)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from .live.runner import LiveMonitor, install_stop_signals
 from .live.simulator import SimOptions, SimulatedPbx, load_events
 from .metrics import Metrics, start_metrics_server
 from .render import verdict_line
-from .replay import Collector
+from .sinks import Collector
 from .speech.job import GreetingJob
 from .storage.store import Store
 from .web.commands import RetentionLoop, seed_demo_accounts

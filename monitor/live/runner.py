@@ -204,7 +204,6 @@ class LiveMonitor:
     """One running monitor: AMI listener, pipeline, database writer (and FastAGI, when given)."""
 
     def __init__(self, settings, directory, store, extra_sinks: Optional[list] = None, metrics=None) -> None:
-        from ..core.tracker import TrackerOptions
         from .listener import Listener
 
         self.spill_dir = settings.spill_path
@@ -213,10 +212,7 @@ class LiveMonitor:
             log.info("stored %d calls kept from the last run in %s", stored, self.spill_dir)
         self.store = store
         self.writer = ThreadedSink(StoreSink(store, batch=200))
-        options = TrackerOptions(trunks=frozenset(settings.tracker.trunks),
-                                 stale_after=settings.tracker.stale_call_seconds)
-        self.pipeline = Pipeline(settings.cadence_obj, settings.thresholds_obj, options,
-                                 directory.department_of, [self.writer, *(extra_sinks or [])])
+        self.pipeline = Pipeline.from_settings(settings, directory, [self.writer, *(extra_sinks or [])])
         self.pipeline.restore_pending(store.pending_callbacks())
         self.listener = Listener(settings.ami, self.pipeline)
         self._recover_first: tuple[Optional[Callable[[float], None]], Optional[float]] = (None, None)
