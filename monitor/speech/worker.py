@@ -6,7 +6,9 @@ staff member the rules are about (the answering extension inbound, the caller
 outbound), and deletes any other recording of the call unchecked (internal
 calls, transfer targets, a second answer). It waits until MixMonitor has closed
 the file, then a worker process (:mod:`.pool`, the model loaded once) runs the
-check and the verdicts come back as late verdicts (``settle``), like R8. The
+check and the verdicts come back as late verdicts (``settle``), like R8; ``settle``
+is called on the worker's own threads, so ``telmon run`` passes a hand-over to the
+event loop (``monitor/live/handover.py``), never the pipeline itself. The
 recording and the claim are deleted once the database has committed them
 (``after_commit``), unless ``retain`` is set or a person may need to hear it (the
 check was unclear or not stated: kept until reviewed, then purged by
