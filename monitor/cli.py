@@ -288,6 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("run", help="listen to Asterisk over AMI and judge every call live")
+    p.add_argument("--record", metavar="FILE",
+                   help="also save the AMI stream as received to FILE (appended; read it back with "
+                        "'telmon replay FILE'). It holds PERSONAL DATA (caller numbers): created 0600, "
+                        "keep it only as long as needed")
     add_common_flags(p)
     p.set_defaults(func=cmd_run)
 

@@ -19,6 +19,7 @@ from .config import Settings
 from .directory import Directory
 from .live.fastagi import AgiServer
 from .live.greeting_hook import greeting_handlers
+from .live.recorder import StreamRecorder
 from .live.runner import LiveMonitor, install_stop_signals
 from .live.simulator import SimOptions, SimulatedPbx, load_events
 from .metrics import Metrics, start_metrics_server
@@ -108,8 +109,16 @@ def run(args: argparse.Namespace, settings: Settings, directory: Directory) -> i
     store = Store.open(settings.database_url)
     printer = Collector(on_finish=lambda f: log.info(
         "%s", verdict_line(f.record, f.verdicts, settings.cadence_obj, f.department)))
+    recorder = None
+    if getattr(args, "record", None):
+        try:
+            recorder = StreamRecorder(args.record)   # personal data: created 0600, never printed
+        except OSError as exc:
+            print(f"telmon run: cannot record the AMI stream to {args.record}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        log.info("recording the AMI stream as received to %s (personal data: caller numbers)", args.record)
     metrics = Metrics.from_settings(settings, directory)
-    monitor = LiveMonitor(settings, directory, store, [printer], metrics=metrics)
+    monitor = LiveMonitor(settings, directory, store, [printer], metrics=metrics, recorder=recorder)
     retention = RetentionLoop(settings, store, metrics)   # its gauges join /metrics before it starts
     try:
         log.info("Prometheus metrics on %s",
@@ -143,7 +152,11 @@ def run(args: argparse.Namespace, settings: Settings, directory: Directory) -> i
 
     log.info("telmon run: AMI %s:%d as %s, database %s", settings.ami.host, settings.ami.port,
              settings.ami.username, Store.display_url(settings.database_url))
-    flushed = asyncio.run(main())
+    try:
+        flushed = asyncio.run(main())
+    finally:
+        if recorder is not None:
+            recorder.close()
     log.info("telmon stopped; %d calls in progress stored as incomplete", flushed)
     return 0
 

@@ -207,7 +207,8 @@ async def shutdown(pipeline: Pipeline, writer: ThreadedSink, speech: Any = None,
 class LiveMonitor:
     """One running monitor: AMI listener, pipeline, database writer (and FastAGI, when given)."""
 
-    def __init__(self, settings, directory, store, extra_sinks: Optional[list] = None, metrics=None) -> None:
+    def __init__(self, settings, directory, store, extra_sinks: Optional[list] = None, metrics=None,
+                 recorder=None) -> None:
         from .listener import Listener
 
         self.spill_dir = settings.spill_path
@@ -220,7 +221,7 @@ class LiveMonitor:
         self.pipeline.restore_pending(store.pending_callbacks())
         # Verdicts decided on other threads (the speech worker) reach the pipeline on the loop's thread.
         self.hand_over = HandOver()
-        self.listener = Listener(settings.ami, self.pipeline)
+        self.listener = Listener(settings.ami, self.pipeline, recorder=recorder)
         self._recover_first: tuple[Optional[Callable[[float], None]], Optional[float]] = (None, None)
         if settings.cel_path:
             self._cel_recovery(settings, store)
