@@ -31,7 +31,8 @@ from monitor.core.tracker import Tracker, TrackerOptions  # noqa: E402
 from monitor.directory import load_directory  # noqa: E402
 from monitor.metrics import Metrics  # noqa: E402
 from monitor.pipeline import Pipeline  # noqa: E402
-from monitor.replay import StoreSink, replay_files  # noqa: E402
+from monitor.replay import replay_files  # noqa: E402
+from monitor.storage.sink import StoreSink  # noqa: E402
 from monitor.storage.store import Store  # noqa: E402
 
 CHUNK = 1 << 20

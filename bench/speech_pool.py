@@ -42,6 +42,7 @@ from monitor.config import load_settings  # noqa: E402
 from monitor.core.record import INBOUND  # noqa: E402
 from monitor.core.rules import Verdict  # noqa: E402
 from monitor.directory import load_directory  # noqa: E402
+from monitor.speech.job import GreetingJob  # noqa: E402
 from monitor.speech.worker import SpeechWorker  # noqa: E402
 
 WB16K = Path(__file__).resolve().parent.parent.parent / "shared" / "speech" / "real" / "wb16k"
@@ -72,8 +73,8 @@ class Bench:
         self.seq += 1
         linkedid = f"1795600000.{self.seq}"
         ext = self.extensions[self.seq % len(self.extensions)]
-        job = {"linkedid": linkedid, "extension": ext, "answering_audio": str(clip)}
-        (self.spool / f"{linkedid}-1.json").write_text(json.dumps(job), encoding="utf-8")
+        job = GreetingJob(linkedid=linkedid, uniqueid="1", extension=ext, answering_audio=str(clip))
+        (self.spool / f"{linkedid}-1.json").write_text(job.to_json(), encoding="utf-8")
         record = SimpleNamespace(outcome="answered", direction=INBOUND, linkedid=linkedid, answered_by=ext,
                                  caller="0212345678")
         self.worker.call_finished(SimpleNamespace(record=record, verdicts={"R1": Verdict("R1", "pass", 1, "")}))

@@ -25,14 +25,15 @@ from typing import Optional, Sequence
 
 from . import cli_live
 from .config import Settings, add_common_flags, load_settings, overrides_from_args
-from .core.tracker import TrackerOptions
 from .directory import Directory, load_directory
 from .errors import TelmonError
 from .exit_codes import exit_code_of
 from .pipeline import Pipeline
 from .masking import ScrubbingFormatter, log_unmasked
 from .render import print_json, print_table
-from .replay import Collector, StoreSink, Tally, finish_storing, pending_verdicts, replay_files
+from .replay import replay_files
+from .sinks import Collector, Tally, pending_verdicts
+from .storage.sink import StoreSink, finish_storing
 from .storage.spill import load_spilled
 from .storage.store import Store
 
@@ -70,9 +71,7 @@ def _setup(args: argparse.Namespace) -> tuple[Settings, Directory]:
 
 
 def _pipeline(settings: Settings, directory: Directory, sinks: list) -> Pipeline:
-    options = TrackerOptions(trunks=frozenset(settings.tracker.trunks),
-                             stale_after=settings.tracker.stale_call_seconds)
-    return Pipeline(settings.cadence_obj, settings.thresholds_obj, options, directory.department_of, sinks)
+    return Pipeline.from_settings(settings, directory, sinks)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -291,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("run", help="listen to Asterisk over AMI and judge every call live")
+    p.add_argument("--record", metavar="FILE",
+                   help="also save the AMI stream as received to FILE (appended; read it back with "
+                        "'telmon replay FILE'). It holds PERSONAL DATA (caller numbers): created 0600, "
+                        "keep it only as long as needed")
     add_common_flags(p)
     p.set_defaults(func=cmd_run)
 

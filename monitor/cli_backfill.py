@@ -15,7 +15,8 @@ from typing import Any, Callable
 from .cel_source import CelError
 from .exit_codes import exit_code_of
 from .recovery import recover
-from .replay import Tally, finish_storing
+from .sinks import Tally
+from .storage.sink import finish_storing
 from .storage.sink import StoreSink
 from .storage.store import Store
 

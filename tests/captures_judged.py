@@ -24,7 +24,8 @@ from monitor.core.rules import Verdict
 from monitor.directory import load_directory
 from monitor.metrics import Metrics
 from monitor.pipeline import Finished
-from monitor.replay import Collector, replay_files
+from monitor.replay import replay_files
+from monitor.sinks import Collector
 from monitor.report.aggregate import NO_DEPARTMENT, MonthReport
 from monitor.report.columns import CALL_HEADERS
 from monitor.report.fast import FastMonth

@@ -88,7 +88,7 @@ def test_recovery_skips_stored_and_live_calls_and_replaces_an_incomplete_one(tmp
     from monitor.cli import _pipeline
     from monitor.directory import load_directory
     from monitor.recovery import recover
-    from monitor.replay import Collector
+    from monitor.sinks import Collector
     from monitor.storage.store import Store
     settings = load_settings(None, {}, {})
     store = Store.open(f"sqlite:///{tmp_path / 'r.db'}")

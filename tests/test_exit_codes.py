@@ -64,7 +64,7 @@ CASES = [
     ("monitor.report.period.ReportError", 2), ("monitor.web.accounts.AccountError", 2),
     ("monitor.speech.engine.ModelError", 2),
     ("monitor.speech.audio.AudioError", 3), ("monitor.cel_source.CelError", 3),
-    ("monitor.live.fastagi.AgiHeaderError", 3), ("monitor.core.limits.Unfit", 3),
+    ("monitor.live.agi_protocol.AgiError", 3), ("monitor.speech.job.JobError", 3), ("monitor.core.limits.Unfit", 3),
     ("monitor.storage.store.StorageError", 4), ("monitor.storage.failures.StorageUnavailable", 4),
     ("monitor.storage.schema.HalfMigrated", 4), ("monitor.live.ami_client.AmiError", 4),
     ("monitor.live.ami_client.LoginFailed", 4),

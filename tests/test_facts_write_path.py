@@ -20,7 +20,7 @@ from monitor.core.record import CallRecord
 from monitor.core.rules import Verdict
 from monitor.directory import load_directory
 from monitor.recovery import recover
-from monitor.replay import Collector
+from monitor.sinks import Collector
 from monitor.storage.facts import FACTS
 from monitor.storage.rebuild import build_missing
 from monitor.storage.store import Store

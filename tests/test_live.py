@@ -21,7 +21,8 @@ from monitor.directory import load_directory
 from monitor.live.runner import LiveMonitor
 from monitor.live.simulator import SimOptions, SimulatedPbx, load_events
 from monitor.pipeline import Finished
-from monitor.replay import Collector, replay_files
+from monitor.replay import replay_files
+from monitor.sinks import Collector
 from monitor.storage.store import Store
 
 SETTINGS = load_settings(None, {}, {})

@@ -21,7 +21,8 @@ from monitor.live.runner import LiveMonitor
 from monitor.live.simulator import SimOptions, SimulatedPbx, load_events
 from monitor.metrics import Metrics, ring_buckets, start_metrics_server, wait_buckets
 from monitor.pipeline import Pipeline
-from monitor.replay import Collector, replay_files
+from monitor.replay import replay_files
+from monitor.sinks import Collector
 from monitor.storage.store import Store
 
 SETTINGS = load_settings(None, {}, {})

@@ -36,7 +36,7 @@ from monitor.live.listener import ListenerState
 from monitor.live.runner import LiveMonitor
 from monitor.live.simulator import SimOptions, SimulatedPbx, load_events
 from monitor.metrics import Metrics, promrules, start_metrics_server
-from monitor.replay import Collector
+from monitor.sinks import Collector
 from monitor.storage.store import Store
 
 DASHBOARDS = sorted((REPO / "grafana" / "dashboards").glob("*.json"))

@@ -36,11 +36,11 @@ def test_claim_is_a_rename_and_release_deletes_only_then(tmp_path):
     _job(tmp_path, "100.0", "100.1", "6852")
     _job(tmp_path, "200.0", "200.1", "6811")                    # another call: untouched
     claims = spool.claim("100.0")
-    assert [c.job["extension"] for c in claims] == ["6852", "6831"]      # first answer first
+    assert [c.job.extension for c in claims] == ["6852", "6831"]      # first answer first
     assert sorted(p.name for p in tmp_path.glob("100.0-*.claimed")) == ["100.0-100.1.claimed", "100.0-100.2.claimed"]
     assert spool.claim("100.0") == []                          # a second taker gets nothing
-    spool.note(claims[1], rules=["R3"])
-    assert [c.job.get("rules") for c in Spool(tmp_path).unfinished()] == [None, ["R3"]]   # what a restart finds
+    spool.note(claims[1], rules=["R3"], expected=None)
+    assert [c.rules for c in Spool(tmp_path).unfinished()] == [None, ["R3"]]   # what a restart finds
     spool.release(claims[1])
     assert not audio.exists() and not claims[1].path.exists()
     assert (tmp_path / "200.0-200.1.json").exists()

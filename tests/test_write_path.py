@@ -191,7 +191,7 @@ def test_sigterm_with_a_locked_database_exits_in_time_and_the_next_start_stores_
 
 
 def test_the_end_of_a_replay_waits_bounded_then_spills_and_the_next_run_stores(tmp_path):
-    from monitor.replay import finish_storing
+    from monitor.storage.sink import finish_storing
     from monitor.storage.spill import load_spilled
     store = Store.open(f"sqlite:///{tmp_path / 'f.db'}")
     good, store.engine = store.engine, sa.create_engine(f"sqlite:///{tmp_path}/no/such/dir/x.db")

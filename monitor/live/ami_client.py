@@ -21,6 +21,7 @@ from typing import AsyncIterator, Iterable, Mapping, Optional
 from ..ami.codec import AmiDecoder, Banner, Malformed, Message, encode_action
 from ..core.masking import scrub
 from ..errors import TelmonError
+from .recorder import RecordedSession
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,8 @@ class AmiSession:
     """An open, logged-in AMI connection."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 wanted: Optional[Iterable[str]] = None, wanted_when: Optional[Mapping[str, bytes]] = None) -> None:
+                 wanted: Optional[Iterable[str]] = None, wanted_when: Optional[Mapping[str, bytes]] = None,
+                 record: Optional[RecordedSession] = None) -> None:
         self._reader = reader
         self._writer = writer
         self._decoder = AmiDecoder(wanted=wanted, wanted_when=wanted_when)
@@ -47,17 +49,20 @@ class AmiSession:
         self._queue: deque[object] = deque()
         self.banner: Optional[str] = None
         self.malformed = 0
+        self._record = record        # ``telmon run --record``: every byte received, as received
+        self._tail: Optional[int] = None   # bytes of an unfinished frame when the stream ended
 
     @classmethod
     async def open(cls, host: str, port: int, username: str, secret: str,
                    wanted: Optional[Iterable[str]] = None, timeout: float = 10.0,
-                   wanted_when: Optional[Mapping[str, bytes]] = None) -> "AmiSession":
+                   wanted_when: Optional[Mapping[str, bytes]] = None,
+                   record: Optional[RecordedSession] = None) -> "AmiSession":
         """Connect, read the banner and log in; raises AmiError / LoginFailed."""
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             raise AmiError(f"cannot connect to AMI at {host}:{port}: {exc or 'timed out'}") from None
-        session = cls(reader, writer, wanted, wanted_when)
+        session = cls(reader, writer, wanted, wanted_when, record)
         try:
             await asyncio.wait_for(session._login(username, secret), timeout)
         except asyncio.TimeoutError:
@@ -108,7 +113,10 @@ class AmiSession:
                 data = await self._reader.read(READ_SIZE)
             except (ConnectionError, OSError) as exc:
                 raise AmiError(f"AMI connection lost: {exc}") from None
+            if self._record is not None:
+                self._record.write(data)
             if not data:
+                self._tail = self._decoder.pending_bytes
                 for item in self._decoder.close():
                     self._note(item)
                 return
@@ -126,7 +134,10 @@ class AmiSession:
                             scrub(item.reason), self.malformed)
 
     def close(self) -> None:
-        """Close the socket (idempotent)."""
+        """Close the socket (idempotent); a recording of the session ends with its last complete frame."""
+        if self._record is not None:
+            record, self._record = self._record, None
+            record.end(self._decoder.pending_bytes if self._tail is None else self._tail)
         try:
             self._writer.close()
         except Exception:  # closing a broken transport may raise; it is closed either way

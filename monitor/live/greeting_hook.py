@@ -16,40 +16,20 @@ half of one.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
-
-from asterisk.agi import AGI
 
 from ..directory import Directory
+from ..speech.job import GreetingJob
+from .agi_protocol import AgiSession, safe_text
+
+__all__ = ["GreetingHook", "GreetingJob", "agi_value", "extension_given", "extension_of_channel",
+           "greeting_handlers"]
 
 _SAFE = re.compile(r"[^0-9A-Za-z._-]")
 INBOUND_SCRIPT, OUTBOUND_SCRIPT = "answered", "outbound"
-
-
-@dataclass(frozen=True)
-class GreetingJob:
-    """What the speech worker needs to check one greeting."""
-
-    linkedid: str
-    uniqueid: str
-    channel: str
-    extension: str
-    department: Optional[str]
-    person: Optional[str]
-    started: float
-    answering_audio: str      # the staff member's voice only (the one file recorded)
-    direction: str = "inbound"   # inbound: r() of the answering phone; outbound: t() of the trunk
-
-    def __str__(self) -> str:
-        # The INFO log line of the session: extension and call, never a phone number.
-        who = f"{self.extension} ({self.department or 'not in the directory'})"
-        return f"{who} {self.direction} call {self.linkedid}: recording {Path(self.answering_audio).name}"
 
 
 def extension_of_channel(channel: str) -> str:
@@ -76,7 +56,7 @@ class GreetingHook:
         self.direction = direction
         self.spool.mkdir(parents=True, exist_ok=True)
 
-    def __call__(self, agi: AGI) -> GreetingJob:
+    def __call__(self, agi: AgiSession) -> GreetingJob:
         env = agi.env
         given = (env.get("agi_arg_1") or "").strip()
         if self.direction == "outbound":
@@ -97,20 +77,21 @@ class GreetingHook:
         stem = self.spool / f"{_SAFE.sub('_', linkedid)}-{_SAFE.sub('_', env['agi_uniqueid'])}"
         audio = f"{stem}-{'staff' if self.direction == 'outbound' else 'answering'}.{self.record_format}"
         side = "t" if self.direction == "outbound" else "r"
-        agi.appexec("MixMonitor", f",{side}({audio})")     # no main file: nothing mixed is written
-        job = GreetingJob(linkedid, env["agi_uniqueid"], env["agi_channel"], extension, department,
-                          person.name if person else None, time.time(), audio, self.direction)
+        agi.exec_app("MixMonitor", f",{side}({audio})")     # no main file: nothing mixed is written
+        job = GreetingJob(linkedid=linkedid, uniqueid=env["agi_uniqueid"], extension=extension,
+                          answering_audio=audio, channel=env["agi_channel"], department=department,
+                          person=person.name if person else None, started=time.time(), direction=self.direction)
         final = Path(f"{stem}.json")      # not with_suffix: uniqueids contain dots
         tmp = Path(f"{stem}.json.tmp")
-        tmp.write_text(json.dumps(asdict(job), ensure_ascii=False), encoding="utf-8")
+        tmp.write_text(job.to_json(), encoding="utf-8")
         os.replace(tmp, final)           # the worker never sees half a job
         return job
 
 
 def agi_value(text: str) -> str:
-    """A value safe inside ``SET VARIABLE name "value"``: pyst2 quotes without escaping, so a
-    quote, a backslash or a line end in a name would end the command or start another."""
-    return "".join(" " if c in '"\\\r\n' else c for c in text)[:256]
+    """A value set on the channel: safe inside ``SET VARIABLE name "value"`` (a quote, a backslash
+    or a line end in a name would end the command or start another) and at most 256 characters."""
+    return safe_text(text)[:256]
 
 
 def greeting_handlers(directory: Directory, spool_dir: str, record_format: str) -> dict[str, GreetingHook]:

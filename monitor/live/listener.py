@@ -22,6 +22,7 @@ from ..config import AmiSettings
 from ..core.clock import header_time
 from ..pipeline import Pipeline
 from .ami_client import AmiError, AmiSession, LoginFailed
+from .recorder import StreamRecorder
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,9 @@ class Listener:
     """Runs AMI sessions until stopped, reconnecting with backoff."""
 
     def __init__(self, ami: AmiSettings, pipeline: Pipeline,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time, recorder: Optional[StreamRecorder] = None) -> None:
         self.ami = ami
+        self.recorder = recorder     # ``telmon run --record``: the stream saved as received
         self.pipeline = pipeline
         self.state = ListenerState()
         self._wall = wall
@@ -99,8 +101,10 @@ class Listener:
 
     async def _session(self, stop: asyncio.Event) -> None:
         wanted = self.pipeline.tracker.wanted_events | LIST_EVENTS
+        record = self.recorder.session() if self.recorder is not None else None
         session = await AmiSession.open(self.ami.host, self.ami.port, self.ami.username, self.ami.secret,
-                                        wanted=wanted, wanted_when=self.pipeline.tracker.wanted_when)
+                                        wanted=wanted, wanted_when=self.pipeline.tracker.wanted_when,
+                                        record=record)
         self.state.connected = True
         self.state.sessions += 1
         if self.state.sessions > 1:

@@ -25,6 +25,7 @@ from ..core.rules import Verdict
 from ..pipeline import Finished, Pipeline
 from ..storage.sink import StoreSink
 from ..storage.spill import load_spilled
+from .handover import HandOver
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,8 @@ async def _bounded(call: Callable[[], Any], seconds: float, what: str) -> None:
 
 
 async def shutdown(pipeline: Pipeline, writer: ThreadedSink, speech: Any = None,
-                   spill_dir: Optional[Path] = None, budget: float = SHUTDOWN_SECONDS - 0.5) -> int:
+                   spill_dir: Optional[Path] = None, budget: float = SHUTDOWN_SECONDS - 0.5,
+                   hand_over: Optional[HandOver] = None) -> int:
     """Store calls still in progress as incomplete, finish greeting checks, drain the database queue,
     all within ``budget`` seconds; what the database cannot take in time is spilled to a file."""
     started = time.monotonic()
@@ -187,6 +189,8 @@ async def shutdown(pipeline: Pipeline, writer: ThreadedSink, speech: Any = None,
     if speech is not None:
         # Checks already running settle their verdicts into the writer's queue first.
         await _bounded(speech.close, budget / 3, "speech")
+    if hand_over is not None:
+        hand_over.apply_pending()    # on the loop's thread, before the writer is told to stop
     left = max(0.5, budget - (time.monotonic() - started))
     done = threading.Event()
     spilled: list[int] = []
@@ -203,8 +207,8 @@ async def shutdown(pipeline: Pipeline, writer: ThreadedSink, speech: Any = None,
 class LiveMonitor:
     """One running monitor: AMI listener, pipeline, database writer (and FastAGI, when given)."""
 
-    def __init__(self, settings, directory, store, extra_sinks: Optional[list] = None, metrics=None) -> None:
-        from ..core.tracker import TrackerOptions
+    def __init__(self, settings, directory, store, extra_sinks: Optional[list] = None, metrics=None,
+                 recorder=None) -> None:
         from .listener import Listener
 
         self.spill_dir = settings.spill_path
@@ -213,12 +217,11 @@ class LiveMonitor:
             log.info("stored %d calls kept from the last run in %s", stored, self.spill_dir)
         self.store = store
         self.writer = ThreadedSink(StoreSink(store, batch=200))
-        options = TrackerOptions(trunks=frozenset(settings.tracker.trunks),
-                                 stale_after=settings.tracker.stale_call_seconds)
-        self.pipeline = Pipeline(settings.cadence_obj, settings.thresholds_obj, options,
-                                 directory.department_of, [self.writer, *(extra_sinks or [])])
+        self.pipeline = Pipeline.from_settings(settings, directory, [self.writer, *(extra_sinks or [])])
         self.pipeline.restore_pending(store.pending_callbacks())
-        self.listener = Listener(settings.ami, self.pipeline)
+        # Verdicts decided on other threads (the speech worker) reach the pipeline on the loop's thread.
+        self.hand_over = HandOver()
+        self.listener = Listener(settings.ami, self.pipeline, recorder=recorder)
         self._recover_first: tuple[Optional[Callable[[float], None]], Optional[float]] = (None, None)
         if settings.cel_path:
             self._cel_recovery(settings, store)
@@ -230,6 +233,15 @@ class LiveMonitor:
             from ..metrics.storage import StorageCollector
             metrics.registry.register(StorageCollector(self.writer.inner.health, store))
         self.stop = asyncio.Event()
+
+    def settle_from_thread(self, linkedid: str, verdict: Verdict) -> None:
+        """From any thread (the speech worker's): settle a late verdict on the loop's thread."""
+        self.hand_over.put(self.pipeline.settle, linkedid, verdict)
+
+    def after_stored_from_thread(self, action: Callable[[], None]) -> None:
+        """From any thread: run ``action`` once everything handed over before it is committed
+        (it reaches the writer's queue in order, after the verdicts it follows)."""
+        self.hand_over.put(self.writer.after_written, action)
 
     def _cel_recovery(self, settings, store) -> None:
         """Recover from Asterisk's CEL the calls of every gap: since the last stored call at start, since
@@ -260,6 +272,7 @@ class LiveMonitor:
 
     async def run(self) -> int:
         """Listen until ``stop`` is set, then shut down cleanly; returns calls flushed as incomplete."""
+        self.hand_over.attach(asyncio.get_running_loop())
         recover, since = self._recover_first
         if recover is not None and since is not None:
             # Calls that began and ended while telmon was down: over, so no connection is needed.
@@ -268,4 +281,7 @@ class LiveMonitor:
             except Exception:
                 log.exception("recovering the calls made while telmon was down from CEL failed")
         await self.listener.run(self.stop)
-        return await shutdown(self.pipeline, self.writer, self.speech, self.spill_dir)
+        try:
+            return await shutdown(self.pipeline, self.writer, self.speech, self.spill_dir, hand_over=self.hand_over)
+        finally:
+            self.hand_over.detach()

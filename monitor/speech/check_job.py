@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
+from .job import GreetingJob
+
 RESULT_OF = {"stated": "pass", "not_stated": "fail", "unclear": "unclear"}
 _ENGINE: Any = None
 _SECOND: Any = None
@@ -37,15 +39,15 @@ def plain(rule: str, result: str, value: Any, detail: str) -> dict:
     return {"rule": rule, "result": result, "value": value, "detail": detail}
 
 
-def run_check(job: dict, expected: Optional[dict], rules: list[str], head_seconds: float,
+def run_check(job: GreetingJob, expected: Optional[dict], rules: list[str], head_seconds: float,
               retain: bool, limits: Any = None) -> dict[str, dict]:
     """In a worker process: check one greeting; returns rule -> verdict fields."""
     from .audio import AudioError, read_audio
     from .greeting import Expected, check_greeting
-    audio_path = job["answering_audio"]
-    staff = {"extension": job.get("extension"), "direction": job.get("direction", "inbound")}
+    audio_path = job.answering_audio
+    staff = {"extension": job.extension, "direction": job.direction}
     if expected is None:
-        return {r: plain(r, "n/a", None, f"extension {job['extension']} is not in the directory") for r in rules}
+        return {r: plain(r, "n/a", None, f"extension {job.extension} is not in the directory") for r in rules}
     try:
         audio = read_audio(audio_path)
     except AudioError as exc:

@@ -22,20 +22,41 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .job import GreetingJob, JobError, decode
+
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Claim:
-    """One claimed job: where its claim file is and what it says."""
+    """One claimed job: where its claim file is, the job, and what the worker noted in it."""
 
     path: Path
-    job: dict
+    job: GreetingJob
+    rules: Optional[list[str]] = None     # the rules to check, once the call's end decided them
+    expected: Optional[dict] = None       # what the directory says the greeting should name
 
     @property
     def audio(self) -> Path:
         """The recording (the staff member's voice)."""
-        return Path(self.job.get("answering_audio", ""))
+        return Path(self.job.answering_audio)
+
+    def to_json(self) -> str:
+        """The claim file's text: the job's own fields plus the notes (an earlier telmon reads it too)."""
+        return json.dumps({**self.job.to_dict(), "rules": self.rules, "expected": self.expected},
+                          ensure_ascii=False)
+
+
+def read_claim(path: Path) -> Claim:
+    """A claim file; JobError when its job or its notes are not what telmon writes."""
+    data = decode(path.read_bytes())
+    job = GreetingJob.from_dict(data)
+    rules, expected = data.get("rules"), data.get("expected")
+    if rules is not None and not (isinstance(rules, list) and all(isinstance(r, str) for r in rules)):
+        raise JobError(f"field 'rules' is {rules!r}, not a list of rule names")
+    if expected is not None and not isinstance(expected, dict):
+        raise JobError(f"field 'expected' is {type(expected).__name__}, not an object")
+    return Claim(path, job, rules, expected)
 
 
 class Spool:
@@ -45,11 +66,11 @@ class Spool:
         self.path = Path(path)
         self.stale_seconds = stale_seconds
 
-    def inside(self, job: dict) -> bool:
+    def inside(self, job: GreetingJob) -> bool:
         """Whether the job's recording lies directly in the spool: a job (which whoever can write
         the spool can forge) must never make telmon read or delete a file elsewhere."""
-        named = job.get("answering_audio")
-        if not isinstance(named, str) or not named:
+        named = job.answering_audio
+        if not named:
             return False
         try:
             return Path(named).resolve().parent == self.path.resolve()
@@ -73,22 +94,23 @@ class Spool:
             except FileNotFoundError:
                 continue            # claimed by someone else in between
             try:
-                job = json.loads(target.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
+                claim = read_claim(target)
+            except (OSError, JobError) as exc:
                 log.warning("greeting job %s unreadable (%s): set aside as .bad", job_file.name, exc)
                 target.replace(target.with_suffix(".bad"))
                 continue
-            if not self.inside(job):
+            if not self.inside(claim.job):
                 self._reject(target, "names a recording outside the spool")
                 continue
-            claims.append(Claim(target, job))
-        return sorted(claims, key=lambda c: c.job.get("started", 0.0))
+            claims.append(claim)
+        return sorted(claims, key=lambda c: c.job.started)
 
-    def note(self, claim: Claim, **fields: object) -> None:
-        """Write fields into a claim (atomically), e.g. the rules, so a restart can finish the check."""
-        claim.job.update(fields)
+    def note(self, claim: Claim, rules: list[str], expected: Optional[dict]) -> None:
+        """Write the rules to check (and the expected greeting) into a claim, atomically, so a
+        restart can finish the check."""
+        claim.rules, claim.expected = list(rules), expected
         tmp = claim.path.with_name(claim.path.name + ".tmp")
-        tmp.write_text(json.dumps(claim.job, ensure_ascii=False), encoding="utf-8")
+        tmp.write_text(claim.to_json(), encoding="utf-8")
         os.replace(tmp, claim.path)
 
     def release(self, claim: Claim, keep_audio: bool = False) -> None:
@@ -104,12 +126,12 @@ class Spool:
         out = []
         for path in sorted(self.path.glob("*.claimed")):
             try:
-                job = json.loads(path.read_text(encoding="utf-8"))
-                if not self.inside(job):
+                claim = read_claim(path)
+                if not self.inside(claim.job):
                     self._reject(path, "names a recording outside the spool")
                     continue
-                out.append(Claim(path, job))
-            except (OSError, ValueError) as exc:
+                out.append(claim)
+            except (OSError, JobError) as exc:
                 log.warning("claimed greeting job %s unreadable (%s): removed", path.name, exc)
                 path.unlink(missing_ok=True)
         return out
@@ -122,11 +144,11 @@ class Spool:
             try:
                 if now - path.stat().st_mtime < self.stale_seconds:
                     continue
-                job = json.loads(path.read_text(encoding="utf-8")) if path.suffix == ".json" else {}
-            except (OSError, ValueError):
-                job = {}
-            if self.inside(job):
-                Path(job["answering_audio"]).unlink(missing_ok=True)
+                job = GreetingJob.from_json(path.read_bytes()) if path.suffix == ".json" else None
+            except (OSError, JobError):
+                job = None     # a .bad or malformed job: only the job file itself goes
+            if job is not None and self.inside(job):
+                Path(job.answering_audio).unlink(missing_ok=True)
             path.unlink(missing_ok=True)
             removed += 1
         if removed:

@@ -6,7 +6,9 @@ staff member the rules are about (the answering extension inbound, the caller
 outbound), and deletes any other recording of the call unchecked (internal
 calls, transfer targets, a second answer). It waits until MixMonitor has closed
 the file, then a worker process (:mod:`.pool`, the model loaded once) runs the
-check and the verdicts come back as late verdicts (``settle``), like R8. The
+check and the verdicts come back as late verdicts (``settle``), like R8; ``settle``
+is called on the worker's own threads, so ``telmon run`` passes a hand-over to the
+event loop (``monitor/live/handover.py``), never the pipeline itself. The
 recording and the claim are deleted once the database has committed them
 (``after_commit``), unless ``retain`` is set or a person may need to hear it (the
 check was unclear or not stated: kept until reviewed, then purged by
@@ -126,12 +128,12 @@ class SpeechWorker:
 
     def _take_call(self, linkedid: str, rules: list[str], staff: Optional[str], overflow: bool) -> None:
         claims = self.spool.claim(linkedid)
-        mine = next((c for c in claims if rules and c.job.get("extension") == staff), None)
+        mine = next((c for c in claims if rules and c.job.extension == staff), None)
         for other in claims:
             if other is not mine:    # not the person the rules are about: deleted unchecked
                 self.discarded += 1
                 log.info("greeting recording of call %s (extension %s) deleted unchecked: %s", linkedid,
-                         other.job.get("extension"), "no greeting rule applies" if not rules else
+                         other.job.extension, "no greeting rule applies" if not rules else
                          "not the staff member the rules are about")
                 self.spool.release(other)
         if not rules:
@@ -147,33 +149,33 @@ class SpeechWorker:
                                               for r in rules}, count=False)
             return
         from .greeting import expected_for
-        expected = expected_for(self.directory, mine.job["extension"])
+        expected = expected_for(self.directory, mine.job.extension)
         self.spool.note(mine, rules=rules, expected=asdict(expected) if expected else None)
         self._submit(linkedid, mine)
 
     def _recover(self, claim: Claim) -> None:
-        if not claim.job.get("rules"):
+        if not claim.rules:
             log.info("greeting job %s was claimed but never checked: removed", claim.path.name)
             self.spool.release(claim)
             return
-        log.info("greeting check of call %s resumed after a restart", claim.job.get("linkedid"))
+        log.info("greeting check of call %s resumed after a restart", claim.job.linkedid)
         with self._lock:
             self._backlog += 1
-        self._submit(claim.job["linkedid"], claim)
+        self._submit(claim.job.linkedid, claim)
 
     def _submit(self, linkedid: str, claim: Claim) -> None:
-        rules = claim.job["rules"]
+        rules = claim.rules or []
         if not wait_closed(claim.audio, self.file_wait):
             # Never read a file Asterisk is still writing (its WAV header is written on close).
             why = (f"recording not finished: Asterisk had not closed it {self.file_wait:g} s after the call ended"
                    if claim.audio.exists() else "recording unusable: missing (Asterisk wrote no file)")
             self._settle(linkedid, claim, {r: plain(r, "unclear", None, why) for r in rules})
             return
-        self.pool.submit((claim.job, claim.job.get("expected"), rules, self.head_seconds, self.retain, self.limits),
+        self.pool.submit((claim.job, claim.expected, rules, self.head_seconds, self.retain, self.limits),
                          lambda result, error: self._done(linkedid, claim, result, error))
 
     def _done(self, linkedid: str, claim: Claim, results: Optional[dict], error: Optional[BaseException]) -> None:
-        rules = claim.job["rules"]
+        rules = claim.rules or []
         if error is not None:
             self.failures += 1
             log.error("greeting check of call %s failed: %s", linkedid, error)
@@ -199,7 +201,7 @@ class SpeechWorker:
                               fields["value"], fields["detail"])
             self.settle(linkedid, verdict)
             ev: dict = verdict.value if isinstance(verdict.value, dict) else {}
-            log.info("greeting check of call %s, extension %s: %s %s (%s)%s", linkedid, claim.job.get("extension"),
+            log.info("greeting check of call %s, extension %s: %s %s (%s)%s", linkedid, claim.job.extension,
                      verdict.rule, verdict.result, verdict.detail,
                      f", judged at {ev['sample_rate']} Hz ({ev.get('bandwidth')})" if ev.get("sample_rate") else "")
         if count:

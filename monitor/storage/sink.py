@@ -15,7 +15,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..core.rules import Verdict
 from .failures import StorageUnavailable
@@ -121,3 +121,18 @@ class StoreSink:
                       len(held), path)
             self._pending.clear()
         return path
+
+
+def finish_storing(sink: StoreSink, spill_dir: Path, patience: float = 60.0,
+                   sleep: Callable[[float], None] = time.sleep) -> bool:
+    """The end of a replay or backfill: write what is held, waiting up to ``patience`` seconds for an
+    unavailable database (backing off), then spill the rest to ``spill_dir``; True when all was stored."""
+    delay, waited = 1.0, 0.0
+    while not sink.try_flush():
+        if waited >= patience:
+            sink.spill(spill_dir)
+            return False
+        sleep(delay)
+        waited += delay
+        delay = min(delay * 2, 15.0)
+    return True
