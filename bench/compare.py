@@ -35,6 +35,9 @@ STEPS: dict[str, list[str]] = {
     "memory": ["memory.py", "--calls", "300000", "--every", "100000"],
     "backfill": ["backfill.py", "--events", "100000", "300000"],
     "facts_cost": ["facts_cost.py", "--events", "300000", "--rounds", "2", "--pg", PG],
+    # runs[i] = the formats in order (limit, csv, xlsx, html) on the reused 100 k-call PostgreSQL month
+    "report": ["report_bench.py", "--calls", "100000", "--pg", PG, "--backends", "postgresql",
+               "--formats", "csv,xlsx,html"],
 }
 HIGHER = ("per_s", "per_cpu_s", "rate", "ratio_e_b", "throughput")
 LOWER = ("seconds", "_ms", "_s", "rss", "bytes", "mb", "minutes", "p50", "p95", "p99", "growth")

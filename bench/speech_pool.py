@@ -30,6 +30,7 @@ import json
 import os
 import random
 import sys
+import shutil
 import tempfile
 import threading
 import time
@@ -73,7 +74,11 @@ class Bench:
         self.seq += 1
         linkedid = f"1795600000.{self.seq}"
         ext = self.extensions[self.seq % len(self.extensions)]
-        job = GreetingJob(linkedid=linkedid, uniqueid="1", extension=ext, answering_audio=str(clip))
+        # The spool only checks recordings inside it (a job naming another path is set aside as .bad),
+        # as Asterisk's MixMonitor writes them there: a copy per job, deleted by the worker once judged.
+        audio = self.spool / f"{linkedid}-1{clip.suffix}"
+        shutil.copyfile(clip, audio)
+        job = GreetingJob(linkedid=linkedid, uniqueid="1", extension=ext, answering_audio=str(audio))
         (self.spool / f"{linkedid}-1.json").write_text(job.to_json(), encoding="utf-8")
         record = SimpleNamespace(outcome="answered", direction=INBOUND, linkedid=linkedid, answered_by=ext,
                                  caller="0212345678")
