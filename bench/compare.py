@@ -4,7 +4,7 @@ A refactor must not cost speed. Figures from different days on this shared 2-cor
 are not comparable, so both versions are run here, step after step, alternating
 (base, head, base, head ...) so that a change of load hits both alike:
 
-    .venv/bin/python bench/compare.py --base 1fdf410 --steps ingest live memory backfill --rounds 2
+    .venv/bin/python bench/compare.py --base 4b6f2e2 --steps ingest live memory backfill --rounds 2
 
 BASE is checked out into a temporary git worktree and run with this virtualenv's
 Python (its own ``monitor`` package first on ``sys.path``), so only the project's

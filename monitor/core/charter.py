@@ -55,6 +55,8 @@ class Result(StrEnum):
 CALL_RULES: tuple[Rule, ...] = (Rule.R1, Rule.R2, Rule.R3, Rule.R4, Rule.R5, Rule.R7, Rule.R8)
 #: The rules the greeting check (speech) decides; a reviewer settles their ``unclear`` verdicts.
 SPEECH_RULES: tuple[Rule, ...] = (Rule.R2, Rule.R3, Rule.R7)
+#: The rules judged from one call's events the moment it ends (R8 needs later calls: core/callback.py).
+CALL_END_RULES: tuple[Rule, ...] = (Rule.R1, Rule.R4, Rule.R5)
 #: The rules decided from the call's events alone (the tracker), in the call table's order.
 EVENT_RULES: tuple[Rule, ...] = (Rule.R1, Rule.R4, Rule.R5, Rule.R8)
 #: A call's verdicts in ``--json`` and the terminal table: event rules first, speech rules after.
@@ -90,6 +92,11 @@ def rung_unanswered(record: CallRecord) -> list[Rung]:
     rung = [(o.extension, o.ring_seconds) for o in record.offers
             if not o.answered and not o.to_trunk and o.ring_start is not None]
     return sorted(rung, key=lambda r: -r[1])
+
+
+def staff_extension(record: CallRecord) -> Optional[str]:
+    """The member of staff on a call: who answered it, or on an outbound call who called out (None: nobody)."""
+    return (record.caller or None) if record.direction == OUTBOUND else (record.answered_by or None)
 
 
 def charged_of(direction: str, caller: Optional[str], answered_by: Optional[str], rung: Sequence[Rung],

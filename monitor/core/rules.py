@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 from .cadence import Cadence
+from .charter import CALL_END_RULES
 from .record import INBOUND, OUTBOUND, CallRecord, LEG_TRANSFER, Offer, WaitStretch
 
 PASS, FAIL, NA, PENDING = "pass", "fail", "n/a", "pending"
@@ -142,11 +143,11 @@ def judge_call(call: CallRecord, cadence: Cadence, limits: Thresholds) -> dict[s
     """R1, R4 and R5 for one finished call. An incomplete call gets no verdict."""
     if call.outcome == "incomplete":
         reason = call.incomplete_reason or "events lost"
-        return {r: Verdict(r, NA, None, f"incomplete call: {reason}") for r in ("R1", "R4", "R5")}
+        return {r: Verdict(r, NA, None, f"incomplete call: {reason}") for r in CALL_END_RULES}
     if call.source != "ami":
         # Recovered from Asterisk's own log (CEL): no ringing, hold or queue times to judge by.
         return {r: Verdict(r, NA, None, f"not known: recovered from {call.source.upper()} while telmon was down")
-                for r in ("R1", "R4", "R5")}
+                for r in CALL_END_RULES}
     return {
         "R1": judge_ring(call, cadence, limits),
         "R4": judge_wait(call, limits),

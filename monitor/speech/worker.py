@@ -26,6 +26,7 @@ import time
 from dataclasses import asdict
 from typing import Any, Callable, Optional
 
+from ..core.charter import staff_extension
 from ..core.record import INBOUND, OUTBOUND
 from ..core.rules import NA, Verdict
 from ..pipeline import Finished
@@ -94,7 +95,7 @@ class SpeechWorker:
         """Hand a finished call to the dispatcher (never blocks; no file access on the event loop)."""
         rec = finished.record
         rules = rules_for(finished)
-        staff = rec.caller if rec.direction == OUTBOUND else rec.answered_by
+        staff = staff_extension(rec)
         overflow = False
         if rules:
             with self._lock:

@@ -31,7 +31,7 @@ from sqlalchemy import Table, insert
 from ..core.charter import CALL_RULES, SPEECH_RULES
 from ..core.record import LEG_TRANSFER, OUTBOUND, CallRecord
 from ..core.rules import Verdict
-from ..core.charter import rung_unanswered
+from ..core.charter import rung_unanswered, staff_extension
 from ..core.masking import mask_number
 from ..report.evidence import evidence_text, is_reviewed, value_text
 from .convert import offer_index
@@ -152,7 +152,7 @@ def call_values(record: CallRecord, department: Optional[str]) -> dict[str, Any]
     return {
         "started_at": record.start, "linkedid": record.linkedid, "direction": record.direction,
         "caller": _mask(record.caller), "dialed": _mask(record.dialed), "outcome": record.outcome,
-        "department": department, "person": (record.caller or "") if outbound else record.answered_by,
+        "department": department, "person": staff_extension(record) or ("" if outbound else None),
         "rang": rang, "ring_secs": ring_secs,
         "longest_wait": round(longest.seconds, 1) if longest is not None else None,   # as the call sheet shows it
         "transfers": len(record.transfers), "lost": lost,
