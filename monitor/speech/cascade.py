@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Iterable, Optional, Sequence
 
-from .check import NOT_STATED, STATED, UNCLEAR, ItemResult, Word
+from .check import NOT_STATED, STATED, UNCLEAR, ItemResult, Word, word_spans
 from .jamo import find, similarity, to_jamo
 
 
@@ -69,20 +69,11 @@ def clean(q: Quality, limits: CascadeThresholds) -> bool:
             and q.syllables >= limits.min_syllables and q.word_prob >= limits.min_word_prob)
 
 
-def _spans(words: Sequence[Word]) -> list[tuple[int, int]]:
-    spans, pos = [], 0
-    for w in words:
-        n = len(to_jamo(w.text))
-        spans.append((pos, pos + n))
-        pos += n
-    return spans
-
-
 def free_item(item: str, candidates: Iterable[str], words: Sequence[Word],
               limits: CascadeThresholds = CascadeThresholds()) -> ItemResult:
     """An item judged on a free transcript (Whisper): ``stated`` or ``unclear``, never ``not_stated`` alone."""
     transcript = "".join(w.text for w in words)
-    spans = _spans(words)
+    spans = word_spans(words)
     best: Optional[ItemResult] = None
     for phrase in candidates:
         if not to_jamo(phrase):

@@ -78,7 +78,8 @@ class ItemResult:
     engine: str = "vosk"         # the recognizer whose words decided this item
 
 
-def _spans(words: Sequence[Word]) -> list[tuple[int, int]]:
+def word_spans(words: Sequence[Word]) -> list[tuple[int, int]]:
+    """Where each word's letters (jamo) start and end in the words' joined transcript."""
     spans, pos = [], 0
     for w in words:
         n = len(to_jamo(w.text))
@@ -91,7 +92,7 @@ def check_phrase(item: str, candidates: Iterable[str], words: Sequence[Word],
                  limits: SpeechThresholds = SpeechThresholds()) -> ItemResult:
     """Look for the best of ``candidates`` (a name and its aliases) among the words."""
     transcript = "".join(w.text for w in words)
-    spans = _spans(words)
+    spans = word_spans(words)
     best: Optional[ItemResult] = None
     for phrase in candidates:
         if not to_jamo(phrase):
