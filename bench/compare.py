@@ -6,9 +6,12 @@ are not comparable, so both versions are run here, step after step, alternating
 
     .venv/bin/python bench/compare.py --base 4b6f2e2 --steps ingest live memory backfill --rounds 2
 
-BASE is checked out into a temporary git worktree and run with this virtualenv's
-Python (its own ``monitor`` package first on ``sys.path``), so only the project's
-code differs. Each step is a bench/run_all.py step at the sizes given below.
+BASE is checked out into a temporary git worktree and run with this virtualenv
+(linked in as its ``.venv``, with the worktree first on ``PYTHONPATH``, so the
+``telmon`` processes the benchmarks start run BASE's code too): only the
+project's code differs. ``--work DIR`` keeps each run's JSON there; a run whose
+JSON is already there is not repeated (a comparison cut short goes on). Each step
+is a bench/run_all.py step at the sizes given below.
 The table gives every figure both runs report, the median of the rounds, and
 HEAD/BASE; a ``worse`` mark is set when HEAD is more than ``--tolerance`` worse in
 the figure's own direction (rates: higher is better; seconds, bytes: lower).
@@ -70,10 +73,15 @@ def direction(path: str) -> int:
 
 def run_step(tree: Path, step: str, out: Path) -> dict[str, Any]:
     """Run one step of the checkout at ``tree``; its JSON result (empty when it failed)."""
+    if out.exists():
+        return json.loads(out.read_text(encoding="utf-8"))
     script, *args = STEPS[step]
     env = dict(os.environ, PYTHONPATH=str(tree))
     cmd = [sys.executable, str(tree / "bench" / script), *args, "--json-out", str(out)]
-    code = subprocess.call(cmd, cwd=tree, env=env, stdout=subprocess.DEVNULL)
+    try:
+        code = subprocess.call(cmd, cwd=tree, env=env, stdout=subprocess.DEVNULL, timeout=1800)
+    except subprocess.TimeoutExpired:
+        code = -1   # a benchmark that hangs is a failed run, not the end of the comparison
     if code != 0 or not out.exists():
         print(f"  {step} at {tree}: exit {code}", file=sys.stderr)
         return {}
@@ -108,10 +116,17 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--tolerance", type=float, default=0.05, help="allowed loss before 'worse' (0.05 = 5 %%)")
     ap.add_argument("--out", help="write the markdown table here too")
+    ap.add_argument("--work", help="keep the runs' JSON here (and reuse what is there)")
+    ap.add_argument("--base-tree", help="an existing checkout of BASE to use (e.g. with a benchmark fixed by hand)")
     a = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="telmon-compare-"))
-    base_tree = tmp / "base"
-    subprocess.check_call(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(base_tree), a.base])
+    tmp = Path(a.work) if a.work else Path(tempfile.mkdtemp(prefix="telmon-compare-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    made = not a.base_tree
+    base_tree = Path(a.base_tree) if a.base_tree else Path(tempfile.mkdtemp(prefix="telmon-base-")) / "base"
+    if made:
+        subprocess.check_call(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(base_tree), a.base])
+    if not (base_tree / ".venv").exists():
+        (base_tree / ".venv").symlink_to(ROOT / ".venv")   # benchmarks start .venv/bin/telmon of their tree
     head = subprocess.check_output(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], text=True).strip()
     lines = [f"HEAD {head}"
              f" vs BASE {a.base}, {a.rounds} rounds alternating, load {os.getloadavg()[0]:.2f} at start", "",
@@ -125,7 +140,8 @@ def main() -> int:
                     runs[name].append(run_step(tree, step, tmp / f"{step}-{name}-{i}.json"))
             lines += [f"| **{step}** | | | | |"] + compare(runs["base"], runs["head"], a.tolerance)
     finally:
-        subprocess.call(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)])
+        if made:
+            subprocess.call(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)])
     text = "\n".join(lines)
     print(text)
     if a.out:

@@ -197,9 +197,10 @@ async def run(rate: float, seconds: float, gap: float, tmp: Path) -> dict[str, A
                mp.Process(target=poll_db, args=(str(db), stop, queue))]
     for p in pollers:
         p.start()
-    env = dict(os.environ, TELMON_METRICS_PORT=str(mport), TELMON_SPEECH="true")
+    # The secret in the environment: telmon refuses one on the command line (visible in ps).
+    env = dict(os.environ, TELMON_METRICS_PORT=str(mport), TELMON_SPEECH="true", TELMON_AMI_SECRET="telmon")
     cmd = [str(ROOT / ".venv" / "bin" / "telmon"), "run", "--database-url", f"sqlite:///{db}",
-           "--ami-port", str(port), "--ami-secret", "telmon", "--agi-port", "0", "--spool-dir", str(spool)]
+           "--ami-port", str(port), "--agi-port", "0", "--spool-dir", str(spool)]
     proc = await asyncio.create_subprocess_exec(*cmd, env=env, stderr=asyncio.subprocess.DEVNULL)
     peak_main = peak_speech = 0.0
     while not sim.done.is_set():
