@@ -49,7 +49,7 @@ def download(ctx: Ctx) -> Response:
         raise Problem(400, "번호 전체가 든 보고서에는 이유가 필요합니다(5자 이상). 이유는 감사 기록에 남습니다.")
     tmp = Path(tempfile.mkdtemp(prefix="telmon-web-report-"))
     request = ReportRequest(month=month, out=str(tmp), formats=[fmt], departments=[department] if department else None,
-                            unmasked=unmasked, reason=reason, progress=False)
+                            unmasked=unmasked, reason=reason, owner_log=False, progress=False)
     try:
         try:
             make_report(ctx.web.settings, ctx.web.directory, request, io.StringIO())
