@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from monitor.cli_live import bundled_traces  # noqa: E402
+from monitor.cli.live import bundled_traces  # noqa: E402
 from monitor.config import AmiSettings, load_settings  # noqa: E402
 from monitor.directory import load_directory  # noqa: E402
 from monitor.live.runner import LiveMonitor  # noqa: E402

@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.stream import write_stream  # noqa: E402
-from monitor.cli_live import bundled_traces, spool_demo_greeting  # noqa: E402
+from monitor.cli.live import bundled_traces, spool_demo_greeting  # noqa: E402
 from monitor.config import load_settings  # noqa: E402
 from monitor.core.tracker import TrackerOptions  # noqa: E402
 from monitor.directory import load_directory  # noqa: E402

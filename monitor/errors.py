@@ -2,7 +2,7 @@
 
 Every exception class telmon defines derives from :class:`TelmonError` (keeping its other
 base, e.g. ``ValueError``, so an ``except ValueError`` written before still catches it).
-``telmon``'s ``main()`` (monitor/cli.py) catches the root and maps each class to an exit code
+``telmon``'s ``main()`` (monitor/cli/__init__.py) catches the root and maps each class to an exit code
 in one table there. This module imports nothing, so the pure core can derive from it too.
 """
 

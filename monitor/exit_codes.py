@@ -1,6 +1,6 @@
 """The one table of ``telmon``'s exit codes (README, "Exit codes").
 
-``main()`` in monitor/cli.py catches every :class:`monitor.errors.TelmonError` (and argparse's
+``main()`` in monitor/cli/__init__.py catches every :class:`monitor.errors.TelmonError` (and argparse's
 usage errors), prints its message as one line on stderr and exits with the code this table gives:
 2 configuration or usage, 3 bad data or input, 4 a service telmon needs is unavailable (the
 database, Asterisk's AMI), 1 anything else (an internal error). 0 is success, 130 Ctrl-C.

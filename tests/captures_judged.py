@@ -17,13 +17,12 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from conftest import REPO, TRACES
-from monitor.cli import _pipeline
 from monitor.config import load_settings
 from monitor.core.charter import also_charged_r1
 from monitor.core.rules import Verdict
 from monitor.directory import load_directory
 from monitor.metrics import Metrics
-from monitor.pipeline import Finished
+from monitor.pipeline import Finished, Pipeline
 from monitor.replay import replay_files
 from monitor.sinks import Collector
 from monitor.report.aggregate import NO_DEPARTMENT, MonthReport
@@ -55,7 +54,7 @@ def judge_set(name: str) -> JudgedSet:
     """Replay one capture set through Metrics and a collector, store it and make the report from the store."""
     metrics = Metrics(DIRECTORY, SETTINGS.cadence_obj, SETTINGS.thresholds_obj, True, CollectorRegistry())
     collector = Collector()
-    pipeline = _pipeline(SETTINGS, DIRECTORY, [metrics, collector])
+    pipeline = Pipeline.from_settings(SETTINGS, DIRECTORY, [metrics, collector])
     paths: list[Path] = sorted(CAPTURE_SETS[name].glob("*.ami"))
     assert paths, name
     replay_files(pipeline, paths)

@@ -20,7 +20,7 @@ TRUTH = json.loads((DATA / "office.truth.json").read_text(encoding="utf-8"))
 
 
 def telmon(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True,
                           timeout=120, env=env)
 
 
@@ -85,7 +85,7 @@ def test_backfill_stores_each_call_once_and_judges_r8(tmp_path):
 
 def test_recovery_skips_stored_and_live_calls_and_replaces_an_incomplete_one(tmp_path):
     from monitor.config import load_settings
-    from monitor.cli import _pipeline
+    from monitor.pipeline import Pipeline
     from monitor.directory import load_directory
     from monitor.recovery import recover
     from monitor.sinks import Collector
@@ -99,7 +99,7 @@ def test_recovery_skips_stored_and_live_calls_and_replaces_an_incomplete_one(tmp
                                      incomplete_reason="telmon stopped while the call was in progress")
     store.save_calls([(live, {}, None), (incomplete, {}, None)])
     collector = Collector()
-    pipeline = _pipeline(settings, load_directory(settings.directory_path), [collector])
+    pipeline = Pipeline.from_settings(settings, load_directory(settings.directory_path), [collector])
     pipeline.tracker.calls[records[2].linkedid] = object()     # still in progress: followed live
     got = recover(pipeline, store, str(CSV), since=0)
     assert (got.calls, got.known) == (3, 2)

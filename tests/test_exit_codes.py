@@ -10,6 +10,7 @@ import pytest
 
 from conftest import REPO, TRACES
 from monitor import cli
+from monitor.cli import calls
 from monitor.errors import TelmonError
 from monitor.exit_codes import EXIT_CODES, exit_code_of
 
@@ -82,7 +83,7 @@ def test_each_error_leaves_main_with_its_code_and_one_line(path, code, monkeypat
 
     def fails(args):
         raise error
-    monkeypatch.setattr(cli, "cmd_directory", fails)    # main() looks the command up when it builds the parser
+    monkeypatch.setattr(calls, "cmd_directory", fails)    # main() looks the command up when it builds the parser
     assert cli.main(["directory", "any.yaml"]) == code
     err = capsys.readouterr().err
     assert err == f"telmon: {error}\n" and "Traceback" not in err

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from monitor.cli import _pipeline
 from monitor.config import load_settings
 from monitor.core.record import CallRecord
 from monitor.core.rules import Verdict
 from monitor.directory import load_directory
+from monitor.pipeline import Pipeline
 from monitor.recovery import recover
 from monitor.sinks import Collector
 from monitor.storage.facts import FACTS
@@ -68,7 +68,7 @@ def test_calls_recovered_from_cel_get_their_facts_like_any_call(backend, tmp_pat
     with fresh_store(backend, tmp_path) as (store, _, _):
         settings = load_settings(None, {}, {})
         collector = Collector()
-        got = recover(_pipeline(settings, load_directory(settings.directory_path), [collector]), store,
+        got = recover(Pipeline.from_settings(settings, load_directory(settings.directory_path), [collector]), store,
                       str(CSV), since=0)
         assert got.calls == 5
         store.save_calls([(f.record, f.verdicts, f.department) for f in collector.calls.values()])

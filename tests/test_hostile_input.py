@@ -23,7 +23,7 @@ from monitor.ami.codec import AmiDecoder, encode_message
 from monitor.config import AmiSettings, load_settings
 from monitor.directory import load_directory
 from monitor.live.listener import Listener
-from monitor.cli import _pipeline
+from monitor.pipeline import Pipeline
 
 FRAMES = int(os.environ.get("TELMON_FUZZ_FRAMES", "200000"))
 SETTINGS = load_settings(None, {}, {})
@@ -80,7 +80,7 @@ def _stream(seed: int, n: int, chunk: int = 8192):
 
 @pytest.mark.slow
 def test_mutated_frames_through_replay_never_escape_and_memory_stays_bounded():
-    pipeline = _pipeline(SETTINGS, DIRECTORY, [])
+    pipeline = Pipeline.from_settings(SETTINGS, DIRECTORY, [])
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     held = 0
     for data in _stream(14, FRAMES):
@@ -112,7 +112,7 @@ def test_mutated_frames_through_a_live_socket_never_stop_the_listener():
 
         server = await asyncio.start_server(serve, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        pipeline = _pipeline(SETTINGS, DIRECTORY, [])
+        pipeline = Pipeline.from_settings(SETTINGS, DIRECTORY, [])
         listener = Listener(AmiSettings(port=port, secret="x", backoff_min=0.05, backoff_max=0.1), pipeline)
         stop = asyncio.Event()
         task = asyncio.create_task(listener.run(stop))

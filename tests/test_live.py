@@ -20,7 +20,7 @@ from monitor.core.export import call_json
 from monitor.directory import load_directory
 from monitor.live.runner import LiveMonitor
 from monitor.live.simulator import SimOptions, SimulatedPbx, load_events
-from monitor.pipeline import Finished
+from monitor.pipeline import Finished, Pipeline
 from monitor.replay import replay_files
 from monitor.sinks import Collector
 from monitor.storage.store import Store
@@ -35,9 +35,8 @@ def _as_json(f: Finished) -> str:
 
 def replayed(names: list[str]) -> dict[str, Finished]:
     """What ``telmon replay`` makes of the same captures (no database)."""
-    from monitor.cli import _pipeline
     collector = Collector()
-    pipeline = _pipeline(SETTINGS, DIRECTORY, [collector])
+    pipeline = Pipeline.from_settings(SETTINGS, DIRECTORY, [collector])
     replay_files(pipeline, [TRACES / f"{n}.ami" for n in names])
     pipeline.flush("end of recording")
     return collector.calls

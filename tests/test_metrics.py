@@ -31,10 +31,9 @@ XCHG, GLOBAL, MGMT = "교류협력팀", "세계시민협력팀", "경영기획�
 
 
 def _setup(person_labels: bool = True, wall=lambda: 1000.0, state=None, backlog=None, fallbacks=None):
-    from monitor.cli import _pipeline
     metrics = Metrics(DIRECTORY, KOREA, Thresholds(), person_labels, CollectorRegistry())
     collector = Collector()
-    pipeline: Pipeline = _pipeline(SETTINGS, DIRECTORY, [metrics, collector])
+    pipeline: Pipeline = Pipeline.from_settings(SETTINGS, DIRECTORY, [metrics, collector])
     metrics.watch(pipeline, state, backlog, wall=wall, speech_fallbacks=fallbacks)
     return metrics, pipeline, collector
 

@@ -331,8 +331,8 @@ def _exported_names() -> set[str]:
     settings = load_settings(None, {}, {})
     directory = load_directory(settings.directory_path)
     metrics = Metrics.from_settings(settings, directory)
-    from monitor.cli import _pipeline
-    metrics.watch(_pipeline(settings, directory, [metrics]), ListenerState(), lambda: 0)
+    from monitor.pipeline import Pipeline
+    metrics.watch(Pipeline.from_settings(settings, directory, [metrics]), ListenerState(), lambda: 0)
     return {s.name for fam in metrics.registry.collect() for s in fam.samples}
 
 

@@ -30,7 +30,7 @@ def _env(tmp_path, port: int, cel) -> dict:
 
 
 def _replayed() -> dict[str, dict]:
-    out = subprocess.run([sys.executable, "-m", "monitor.cli", "replay", "--no-store", "--json", "--unmasked",
+    out = subprocess.run([sys.executable, "-m", "monitor", "replay", "--no-store", "--json", "--unmasked",
                           "--reason", "test truth", *map(str, sorted(TRACES.glob("*.ami")))], capture_output=True,
                          text=True, timeout=120, env=dict(os.environ, TELMON_AUDIT_LOG=os.devnull))
     return {j["linkedid"]: j for j in map(json.loads, out.stdout.splitlines())}
@@ -40,7 +40,7 @@ def _replayed() -> dict[str, dict]:
 def test_kill9_at_random_points_stores_every_call_once(tmp_path):
     rng = random.Random(14)
     cel = tmp_path / "Master.csv"
-    sim = subprocess.Popen([sys.executable, "-m", "monitor.cli", "simulate", "--port", "0", "--speed", "6",
+    sim = subprocess.Popen([sys.executable, "-m", "monitor", "simulate", "--port", "0", "--speed", "6",
                             "--cel-out", str(cel)], stdout=subprocess.PIPE, text=True)
     try:
         port = int(sim.stdout.readline().split("127.0.0.1:")[1].split()[0])
@@ -48,13 +48,13 @@ def test_kill9_at_random_points_stores_every_call_once(tmp_path):
         log = open(tmp_path / "run.log", "w")
         kills = 0
         while kills < KILLS and sim.poll() is None:
-            run = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run"], env=env, stderr=log)
+            run = subprocess.Popen([sys.executable, "-m", "monitor", "run"], env=env, stderr=log)
             time.sleep(rng.uniform(0.8, 2.5))
             run.send_signal(signal.SIGKILL)
             run.wait()
             kills += 1
             time.sleep(rng.uniform(0.0, 1.0))         # calls go on while telmon is down
-        final = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run"], env=env, stderr=log)
+        final = subprocess.Popen([sys.executable, "-m", "monitor", "run"], env=env, stderr=log)
         sim.wait(timeout=300)
         time.sleep(3)
         stopped = time.monotonic()

@@ -198,6 +198,21 @@ def test_report_download_is_audited(site):
     assert any(r.actor == "boss" and r.target == "2026-11 교류협력팀 csv" for r in downloads)
 
 
+def test_an_unmasked_report_needs_a_reason_and_is_audited(site):
+    server, store = site
+    boss = Client(server)
+    boss.login("boss")
+    boss.get("/reports")
+    form = {"month": "2026-11", "department": "교류협력팀", "format": "csv", "unmasked": "1"}
+    assert boss.post("/reports", form | {"reason": "no"}).status == 400
+    reply = boss.post("/reports", form | {"reason": "민원 회신 확인"})
+    assert reply.status == 200, reply.text[:500]
+    assert "01012345678" in reply.text
+    unmasked = audit_rows(store, "number.unmasked")
+    assert any(r.actor == "boss" and r.target == "report 2026-11 교류협력팀 csv" and r.reason == "민원 회신 확인"
+               for r in unmasked)
+
+
 def test_admin_disables_a_user_and_their_session_ends(site):
     server, store = site
     admin, victim = Client(server), Client(server)

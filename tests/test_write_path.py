@@ -98,7 +98,7 @@ def _poisoned_stream(tmp_path: Path) -> list[Path]:
 
 
 def _telmon(*args, env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "monitor.cli", *args], env=env, stderr=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "monitor", *args], env=env, stderr=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
 
 
@@ -145,7 +145,7 @@ def test_refused_rows_and_poisoned_timestamps_live_every_good_call_stored_and_si
 def test_replay_after_a_refused_row_loses_nothing(tmp_path):
     files = _poisoned_stream(tmp_path)
     db = tmp_path / "r.db"
-    proc = subprocess.run([sys.executable, "-m", "monitor.cli", "replay", "--quiet", "--database-url",
+    proc = subprocess.run([sys.executable, "-m", "monitor", "replay", "--quiet", "--database-url",
                            f"sqlite:///{db}", *map(str, files)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
     assert Store.open(f"sqlite:///{db}").count_calls() == CALLS

@@ -1,7 +1,7 @@
 """The greeting job: what the FastAGI hook leaves in the spool for the speech worker, in one type.
 
 The hook writes it (``monitor/live/greeting_hook.py``), the demo queues one
-(``monitor/cli_live.py``), the speech worker claims it (:mod:`.spool`) and the
+(``monitor/cli/live.py``), the speech worker claims it (:mod:`.spool`) and the
 check process reads it (:mod:`.check_job`): all through :class:`GreetingJob`.
 
 The file is a flat JSON object. Version 1 is what every telmon so far has written

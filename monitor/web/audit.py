@@ -69,16 +69,6 @@ def print_rows(found: list[Any], as_json: bool, out: TextIO) -> None:
                   file=out)
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
-    """Register ``telmon audit``."""
-    p = sub.add_parser("audit", help="the workbench's audit trail (who saw, heard, unmasked what)")
-    p.add_argument("--since", help="epoch seconds, ISO time, or an age such as 2h or 7d (default 7d)")
-    p.add_argument("--actor", help="only this user")
-    p.add_argument("--action", help=f"only this action ({', '.join(ACTIONS)})")
-    p.add_argument("--json", action="store_true", help="one JSON object per row")
-    return p
-
-
 def run(args: argparse.Namespace, engine: Any, since: float, out: TextIO = sys.stdout) -> int:
     """The ``telmon audit`` command."""
     if args.action and args.action not in ACTIONS:

@@ -1,5 +1,6 @@
-"""The workbench's commands: ``telmon web``, ``telmon user``, ``telmon audit``, ``telmon purge``;
+"""What the workbench's commands do: ``telmon web`` (serve), ``telmon user``, ``telmon purge``;
 the hourly purge and the recordings gauges inside ``telmon run``; the demo's accounts.
+Their parsers: monitor/cli/web.py.
 """
 from __future__ import annotations
 
@@ -9,39 +10,14 @@ import getpass
 import logging
 import secrets
 import sys
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from ..storage import recordings
 from ..storage.store import Store
 from .accounts import AccountError, Accounts
-from ..storage.workbench import ROLES
 
 log = logging.getLogger("telmon.web")
 PURGE_EVERY = 3600.0
-
-
-def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> dict[str, argparse.ArgumentParser]:
-    """Register ``web``, ``user``, ``audit`` and ``purge``."""
-    from . import audit
-    out = {}
-    p = sub.add_parser("web", help="the workbench: review queue, call journeys, reports (http://127.0.0.1:8080)")
-    p.add_argument("--host", help="listen address (default [web] host, 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default [web] port, 8080)")
-    out["web"] = p
-    p = sub.add_parser("user", help="workbench accounts: add, passwd, disable, enable, list")
-    p.add_argument("action", choices=("add", "passwd", "disable", "enable", "list"))
-    p.add_argument("name", nargs="?")
-    p.add_argument("--role", choices=ROLES, help="admin, compliance, supervisor or reviewer (add)")
-    p.add_argument("--department", action="append", help="a supervisor's department (repeat)")
-    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    p.add_argument("--generate", action="store_true", help="make a random password and print it")
-    out["user"] = p
-    out["audit"] = audit.add_parser(sub)
-    p = sub.add_parser("purge", help="delete recordings and transcripts whose retention is over")
-    out["purge"] = p
-    for parser in out.values():
-        common(parser)
-    return out
 
 
 def open_store(settings: Any) -> Store:

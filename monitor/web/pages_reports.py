@@ -6,27 +6,23 @@ audit row; whole caller numbers need a stated reason (``number.unmasked``).
 """
 from __future__ import annotations
 
-import argparse
-import contextlib
 import datetime as dt
 import io
 import re
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
-from ..report import command
-from ..report.period import DEFAULT_TZ
+from ..report.make import ReportRequest, make_report
+from ..report.period import ReportError
 from .framework import Ctx, Problem, page
 from .pages_review import department_param
 
 MEDIA = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
          "pdf": "application/pdf", "html": "text/html; charset=utf-8"}
-_STDOUT = threading.Lock()   # the report command prints the paths it wrote; not onto the server's stdout
 
 
 @page("reports")
@@ -52,15 +48,16 @@ def download(ctx: Ctx) -> Response:
     if unmasked and len(reason) < 5:
         raise Problem(400, "번호 전체가 든 보고서에는 이유가 필요합니다(5자 이상). 이유는 감사 기록에 남습니다.")
     tmp = Path(tempfile.mkdtemp(prefix="telmon-web-report-"))
-    args = argparse.Namespace(month=month, department=[department] if department else None, formats=[fmt],
-                              out=str(tmp), timezone=DEFAULT_TZ, unmasked=unmasked, no_progress=True)
-    err = io.StringIO()
+    request = ReportRequest(month=month, out=str(tmp), formats=[fmt], departments=[department] if department else None,
+                            unmasked=unmasked, reason=reason, owner_log=False, progress=False)
     try:
-        with _STDOUT, contextlib.redirect_stdout(io.StringIO()):
-            code = command.run(args, ctx.web.settings, ctx.web.directory, err)
+        try:
+            make_report(ctx.web.settings, ctx.web.directory, request, io.StringIO())
+        except ReportError as exc:
+            raise Problem(400, f"보고서를 만들 수 없습니다: {exc}") from None
         made = sorted(tmp.glob(f"*.{fmt}"))
-        if code != 0 or not made:
-            raise Problem(400, "보고서를 만들 수 없습니다: " + (err.getvalue().strip().splitlines() or ["?"])[-1])
+        if not made:
+            raise Problem(400, "보고서를 만들 수 없습니다: ?")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

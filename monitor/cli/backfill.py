@@ -10,35 +10,35 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any, Callable
 
-from .cel_source import CelError
-from .exit_codes import exit_code_of
-from .recovery import recover
-from .sinks import Tally
-from .storage.sink import finish_storing
-from .storage.sink import StoreSink
-from .storage.store import Store
+from ..cel_source import CelError
+from ..exit_codes import exit_code_of
+from ..pipeline import Pipeline
+from ..recovery import recover
+from ..sinks import Tally
+from ..storage.sink import StoreSink, finish_storing
+from ..storage.store import Store
+from .common import CommonFlags, Subparsers, parse_since, setup
 
 
-def add_parser(sub: Any, add_common_flags: Callable[[argparse.ArgumentParser], None],
-               parse_since: Callable[[str], float]) -> argparse.ArgumentParser:
-    """Register ``telmon backfill``."""
+def register(sub: Subparsers, common: CommonFlags) -> None:
+    """Add ``backfill``."""
     p = sub.add_parser("backfill", help="judge and store past calls from Asterisk's CEL (cel_custom CSV)")
     p.add_argument("--cel", required=True, metavar="SOURCE",
                    help="cel_custom's Master.csv (or its cel-custom folder)")
     p.add_argument("--since", required=True, type=parse_since, help="epoch seconds, ISO time, or an age (30d)")
     p.add_argument("--until", type=parse_since, help="end of the window (default: now)")
-    add_common_flags(p)
-    return p
+    common(p)
+    p.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace, settings: Any, pipeline_for: Callable[[list], Any]) -> int:
+def run(args: argparse.Namespace) -> int:
     """Recover the window's calls into the database; prints one summary line."""
+    settings, directory = setup(args)
     store = Store.open(settings.database_url)
     tally = Tally()
     sink = StoreSink(store)
-    pipeline = pipeline_for([sink, tally])
+    pipeline = Pipeline.from_settings(settings, directory, [sink, tally])
     until = args.until if args.until is not None else time.time()
     if until <= args.since:
         print("telmon backfill: --until must be after --since", file=sys.stderr)
