@@ -6,19 +6,42 @@ seconds taken from the AMI ``Timestamp:`` header of the events that set them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Optional
 
-# Call directions.
-INBOUND = "inbound"      # the caller came in on a trunk
-OUTBOUND = "outbound"    # a phone called out through a trunk
-INTERNAL = "internal"    # phone to phone (or to a queue) inside the PBX
 
-# Call outcomes. ``incomplete`` is a call whose events stopped before all of
-# its channels hung up (lost events, monitor restart): it is stored, never judged.
-# ``voicemail``: nobody answered and the caller reached a mailbox (a missed caller all the same);
-# ``conference``: the caller dialled a meeting room, no phone was offered the call.
-OUTCOMES = ("answered", "abandoned", "no_answer", "busy", "rejected", "failed", "incomplete",
-            "voicemail", "conference")
+class Direction(StrEnum):
+    """Which way a call went."""
+
+    INBOUND = "inbound"      # the caller came in on a trunk
+    OUTBOUND = "outbound"    # a phone called out through a trunk
+    INTERNAL = "internal"    # phone to phone (or to a queue) inside the PBX
+
+
+class Outcome(StrEnum):
+    """How a call ended, as the record, the database, metrics and reports name it.
+
+    ``incomplete`` is a call whose events stopped before all of its channels hung up
+    (lost events, monitor restart): it is stored, never judged. ``voicemail``: nobody
+    answered and the caller reached a mailbox (a missed caller all the same);
+    ``conference``: the caller dialled a meeting room, no phone was offered the call.
+    """
+
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    INCOMPLETE = "incomplete"
+    VOICEMAIL = "voicemail"
+    CONFERENCE = "conference"
+
+
+# The values as plain strings: records, rows, JSON and labels carry these (the enums define them).
+INBOUND, OUTBOUND, INTERNAL = Direction.INBOUND.value, Direction.OUTBOUND.value, Direction.INTERNAL.value
+DIRECTIONS: tuple[str, ...] = tuple(d.value for d in Direction)
+OUTCOMES: tuple[str, ...] = tuple(o.value for o in Outcome)
 
 # Legs an offer can belong to.
 LEG_DIRECT = "direct"      # the caller's own Dial()

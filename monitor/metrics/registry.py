@@ -29,7 +29,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, Info, disab
 from .. import __version__
 from ..core.cadence import Cadence
 from ..core.charter import CALL_RULES, JUDGED_RESULTS, charged_extension
-from ..core.record import OUTCOMES, CallRecord
+from ..core.record import DIRECTIONS, OUTCOMES, CallRecord
 from ..core.rules import Thresholds, Verdict, r4_longest
 from ..directory import Directory
 from .http import Exposition, MetricsEndpoint, serve
@@ -40,7 +40,6 @@ if TYPE_CHECKING:   # types only: the settings and the AMI link's state are read
     from ..live.listener import ListenerState
     from ..settings import Settings
 
-DIRECTIONS = ("inbound", "outbound", "internal")
 WAIT_KINDS = ("ringing", "queue", "hold", "transfer")
 RING_CYCLES = 10          # ring-second buckets: the end of ring 1 .. ring 10
 WAIT_BOUNDS = (10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0)

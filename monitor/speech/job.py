@@ -18,10 +18,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from ..core.record import INBOUND, OUTBOUND
 from ..errors import TelmonError
 
 VERSION = 1
-DIRECTIONS = ("inbound", "outbound")
+DIRECTIONS = (INBOUND, OUTBOUND)   # the greetings checked: answered incoming calls, outbound calls
 
 
 class JobError(TelmonError, ValueError):
