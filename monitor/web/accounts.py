@@ -9,6 +9,7 @@ Wrong passwords in a row lock the account for a while, doubling each time.
 """
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -30,8 +31,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 MIN_PASSWORD = 10
 _HASHER = PasswordHasher()
-# Verified against when the name is unknown, so a wrong name takes as long as a wrong password.
-_DUMMY = _HASHER.hash("telmon-no-such-user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so a wrong name takes as long as a wrong password.
+
+    Made on first use, not at import: every ``telmon`` command imports this module, and one
+    Argon2id hash costs ~0.2 s and 64 MiB.
+    """
+    return _HASHER.hash("telmon-no-such-user")
 
 
 class AccountError(TelmonError, ValueError):
@@ -160,7 +169,7 @@ class Accounts:
         with self.engine.begin() as conn:
             row = conn.execute(select(self.table).where(self.table.c.name == name)).first()
             if row is None:
-                _verify(_DUMMY, password)
+                _verify(_dummy_hash(), password)
                 return LoginResult(None, "bad")
             if row.locked_until is not None and row.locked_until > now:
                 return LoginResult(None, "locked", locked_until=row.locked_until)
