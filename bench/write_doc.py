@@ -42,6 +42,9 @@ events per CPU-second, +26 %**):
   time) no longer copies the pending list."""
 
 
+COMPARISONS = "## Version comparisons"
+
+
 def machine() -> dict[str, Any]:
     """CPU model, cores, RAM and Python of this machine."""
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -242,7 +245,11 @@ def write_doc(r: dict[str, Any], path: Path) -> None:
         "a quiet machine for clean figures; each script under bench/ also runs alone (`--help`).\n",
         *sections(r),
     ]
-    path.write_text("\n".join(text).rstrip() + "\n", encoding="utf-8")
+    # Version comparisons (bench/compare.py, two versions in one run) are history, not this run's
+    # figures: kept as they are when the rest is rewritten.
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    kept = old[old.index(COMPARISONS):] if COMPARISONS in old else ""
+    path.write_text("\n".join(text).rstrip() + "\n" + ("\n" + kept if kept else ""), encoding="utf-8")
 
 
 def main() -> None:
