@@ -25,7 +25,7 @@ from monitor.storage.facts import FACTS
 from monitor.storage.rebuild import build_missing
 from monitor.storage.store import Store
 from monitor.storage.workbench import RECORDINGS
-from stores import fresh_store
+from stores import add_site_rule, fresh_store
 
 BACKENDS = ["sqlite", "postgresql"]
 CSV = Path(__file__).resolve().parent / "data" / "cel" / "office.csv"
@@ -112,12 +112,7 @@ def test_kept_copies_and_a_settled_r8_keep_their_facts_and_recordings_are_tracke
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_refused_call_stored_fitted_has_facts_and_recordings_and_a_dead_letter_has_none(backend, tmp_path):
     with fresh_store(backend, tmp_path) as (store, _, _):
-        with store.engine.begin() as conn:       # a rule of this site's database telmon cannot know
-            if backend == "sqlite":
-                conn.exec_driver_sql("CREATE TRIGGER no_x BEFORE INSERT ON calls WHEN NEW.dialed = 'refuse' "
-                                     "BEGIN SELECT RAISE(ABORT, 'refused by site rule'); END")
-            else:
-                conn.exec_driver_sql("ALTER TABLE calls ADD CONSTRAINT no_x CHECK (dialed <> 'refuse')")
+        add_site_rule(store, backend)
         speech = {"recording": str(tmp_path / "f.wav")}
         refused, too_long, good = _record(1, dialed="refuse"), _record(2, caller="0" + "1" * 90), _record(3)
         verdicts = {"R2": Verdict("R2", "unclear", speech, "low confidence")}

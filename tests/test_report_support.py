@@ -9,17 +9,15 @@ import csv
 import os
 import subprocess
 import sys
-import uuid
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-import sqlalchemy as sa
 
 from conftest import REPO, TRACES
+from stores import pg_schema, pg_schema_url
 
-PG_URL = os.environ.get("TELMON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MONTH = "2026-11"
 PREFIX = f"telmon-report-{MONTH}"
 DEPARTMENTS = ["경영기획팀", "교류협력팀", "개발협력팀", "세계시민협력팀", "유라시아 협력센터"]
@@ -124,16 +122,8 @@ def csv_number(text: str) -> float | None:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A database URL on the real PostgreSQL whose tables live in a schema of their own, dropped afterwards."""
-    schema = f"telmon_report_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_URL)   # no skip when unreachable: CI always has PostgreSQL
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema("telmon_report") as schema:
+        yield pg_schema_url(schema)
 
 
 def test_html_number_reads_what_the_report_prints():

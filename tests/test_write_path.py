@@ -20,7 +20,7 @@ from monitor.core.rules import Verdict
 from monitor.pipeline import Finished
 from monitor.storage.sink import StoreSink
 from monitor.storage.store import Store
-from stores import PG_URL, fresh_store
+from stores import PG_URL, add_site_rule, fresh_store
 
 BACKENDS = ["sqlite", "postgresql"]
 T0 = 1795574606.0
@@ -54,12 +54,7 @@ def test_an_unavailable_database_holds_calls_logs_once_and_recovers(backend, tmp
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_call_refused_even_after_fitting_is_dead_lettered_and_never_blocks(backend, tmp_path):
     with fresh_store(backend, tmp_path) as (store, _, _):
-        with store.engine.begin() as conn:       # a rule of this site's database telmon cannot know
-            if backend == "sqlite":
-                conn.exec_driver_sql("CREATE TRIGGER no_x BEFORE INSERT ON calls WHEN NEW.dialed = 'refuse' "
-                                     "BEGIN SELECT RAISE(ABORT, 'refused by site rule'); END")
-            else:
-                conn.exec_driver_sql("ALTER TABLE calls ADD CONSTRAINT no_x CHECK (dialed <> 'refuse')")
+        add_site_rule(store, backend)
         long_caller = "0" + "1" * 90
         calls = [_call(1), _call(2, dialed="refuse"), _call(3, caller=long_caller, hangup_cause=2 ** 40), _call(4)]
         assert store.save_calls([(f.record, f.verdicts, None) for f in calls]) == 3

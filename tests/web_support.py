@@ -21,18 +21,15 @@ from typing import Optional
 from urllib.parse import urlencode
 
 import contextlib
-import uuid
 from typing import Iterator
 
-import pytest
-import sqlalchemy as sa
 
 from conftest import REPO, TRACES
+from stores import pg_schema, pg_schema_url
 from monitor.core.rules import Verdict
 from monitor.storage.store import Store
 from monitor.web.accounts import Accounts
 
-PG_URL = os.environ.get("TELMON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct-horse-42"
 UNCLEAR_CALL = "1795574606.0"      # a_inbound_1ring: 교류협력팀, answered by 6831 정하늘; a real recording
 OTHER_CALL = "1795575002.21"       # outbound from 경영기획팀
@@ -62,18 +59,8 @@ def database(kind: str, folder: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{folder / 'web.db'}"
         return
-    if os.environ.get("TELMON_SKIP_PG") == "1":
-        pytest.skip("TELMON_SKIP_PG=1: PostgreSQL tests switched off by the user")
-    schema = f"telmon_web_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema("telmon_web") as schema:
+        yield pg_schema_url(schema)
 
 
 def wav_name(linkedid: str) -> str:
